@@ -1,0 +1,1 @@
+"""BG-Coaching ESF reporting pipeline."""

@@ -1,0 +1,117 @@
+"""The DuckDB database: schema (generated from the data model), connections, views of what is in force.
+
+Layers (PUDL-style names):
+
+* ``ref_labels``, ``ref_eu27``        reference data from ``pipeline/data/labels.toml``
+* ``ingest_files``                    one row per input file ever seen (hash, table, snapshot, counts, status)
+* ``raw_<table>``                     text as read, canonical column names, lineage, unknown extra columns
+* ``core_<table>``                    typed canonical rows with lineage and a ``quarantined`` flag
+* ``problems``                        every validation finding (rule id, severity, file, row, column, value)
+* ``vanished_records``                records present in the previous snapshot and missing from the newer one
+* views ``<table>`` (temporary)       the clean rows of the snapshot in force: what indicators read
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import duckdb
+
+from pipeline import model
+
+META_DDL = """
+CREATE TABLE IF NOT EXISTS ref_labels (
+    list_name VARCHAR, code VARCHAR, label VARCHAR, sort_order INTEGER, group_code VARCHAR,
+    PRIMARY KEY (list_name, code));
+CREATE TABLE IF NOT EXISTS ref_eu27 (code VARCHAR PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS ingest_files (
+    file_sha256 VARCHAR PRIMARY KEY,
+    file_name VARCHAR, table_name VARCHAR, snapshot_date DATE,
+    archive_path VARCHAR, file_format VARCHAR, encoding VARCHAR, separator VARCHAR,
+    rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT,
+    status VARCHAR,          -- loaded | failed
+    message VARCHAR,
+    extra_columns VARCHAR[], -- headers not in the data model (kept in raw, reported)
+    run_id VARCHAR, ingested_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS problems (
+    run_id VARCHAR, severity VARCHAR,   -- file_error | row_error | warning
+    rule_id VARCHAR, table_name VARCHAR, file_name VARCHAR, file_sha256 VARCHAR,
+    source_row BIGINT, column_name VARCHAR, value VARCHAR, message VARCHAR);
+CREATE TABLE IF NOT EXISTS vanished_records (
+    table_name VARCHAR, record_key VARCHAR, previous_snapshot DATE, snapshot_date DATE,
+    file_sha256 VARCHAR);
+"""
+
+
+def _table_ddl(table: model.Table) -> str:
+    lineage = "file_sha256 VARCHAR, source_row BIGINT, snapshot_date DATE"
+    raw_cols = ", ".join(f"{n} VARCHAR" for n, _ in table.stored_columns)
+    core_cols = ", ".join(f"{n} {t}" for n, t in table.stored_columns)
+    return (
+        f"CREATE TABLE IF NOT EXISTS raw_{table.name} ({lineage}, {raw_cols}, extra_columns MAP(VARCHAR, VARCHAR));\n"
+        f"CREATE TABLE IF NOT EXISTS core_{table.name} ({lineage}, {core_cols}, quarantined BOOLEAN DEFAULT FALSE);\n"
+    )
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(META_DDL)
+    for t in model.tables().values():
+        con.execute(_table_ddl(t))
+    if con.execute("SELECT count(*) FROM ref_labels").fetchone()[0] != len(model.ref_label_rows()):
+        con.execute("DELETE FROM ref_labels")
+        con.executemany("INSERT INTO ref_labels VALUES (?, ?, ?, ?, ?)", model.ref_label_rows())
+        con.execute("DELETE FROM ref_eu27")
+        con.executemany("INSERT INTO ref_eu27 VALUES (?)", [(c,) for c in model.eu27()])
+
+
+def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the database; a new file is created readable by the owner only."""
+    path = Path(path)
+    if read_only:
+        return duckdb.connect(str(path), read_only=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    is_new = not path.exists()
+    con = duckdb.connect(str(path))
+    if is_new:
+        os.chmod(path, 0o600)
+    create_schema(con)
+    return con
+
+
+def snapshots_in_force(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None) -> dict[str, dt.date]:
+    """Per table, the newest loaded snapshot date (≤ as_of when given)."""
+    rows = con.execute(
+        """SELECT table_name, max(snapshot_date) FROM ingest_files
+           WHERE status = 'loaded' AND ($as_of IS NULL OR snapshot_date <= $as_of)
+           GROUP BY table_name""",
+        {"as_of": as_of},
+    ).fetchall()
+    return dict(rows)
+
+
+def data_state(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None) -> dt.date | None:
+    """Datenstand: the newest snapshot date among the snapshots in force, or as_of when given."""
+    if as_of is not None:
+        return as_of
+    snaps = snapshots_in_force(con)
+    return max(snaps.values()) if snaps else None
+
+
+def create_current_views(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None) -> dict[str, dt.date]:
+    """Temporary views ``households``, ``persons``, … : clean rows of the snapshot in force.
+
+    A table with no snapshot gets an empty view of the right shape. Returns the snapshots used.
+    """
+    snaps = snapshots_in_force(con, as_of)
+    for name, table in model.tables().items():
+        cols = ", ".join(n for n, _ in table.stored_columns)
+        snap = snaps.get(name)
+        cond = f"snapshot_date = DATE '{snap.isoformat()}'" if snap else "FALSE"
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {name} AS "
+            f"SELECT {cols}, file_sha256, source_row, snapshot_date FROM core_{name} "
+            f"WHERE {cond} AND NOT quarantined"
+        )
+    return snaps
