@@ -1,0 +1,213 @@
+"""Ingest: pull new export files from the inbox, archive them, read, map, validate and load them.
+
+The whole ingest is one DuckDB transaction: killed half-way, the database is as before, and the
+inbox files (never moved) are still there to retry. The same file twice is loaded once (content hash).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from pipeline import db, load, pseudonym, read
+from pipeline.config import Config
+from pipeline.read import FileProblem
+
+
+@dataclass
+class FileOutcome:
+    file_name: str
+    sha256: str | None
+    table: str | None
+    snapshot_date: dt.date | None
+    status: str  # loaded | skipped | failed
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rule_id: str | None = None
+    message: str = ""
+    vanished: int = 0
+    extra_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IngestResult:
+    run_id: str
+    files: list[FileOutcome]
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        return [f for f in self.files if f.status == "failed"]
+
+    @property
+    def loaded(self) -> list[FileOutcome]:
+        return [f for f in self.files if f.status == "loaded"]
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def archive_copy(path: Path, sha: str, archive: Path) -> Path:
+    """Unchanged copy named by content hash; archive folder 0700, files 0600."""
+    archive.mkdir(parents=True, exist_ok=True)
+    os.chmod(archive, 0o700)
+    target = archive / f"{sha}{path.suffix.lower()}"
+    if not target.exists():
+        tmp = target.with_suffix(target.suffix + ".part")
+        shutil.copyfile(path, tmp)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, target)
+    return target
+
+
+def inbox_files(inbox: Path) -> list[Path]:
+    if not inbox.is_dir():
+        return []
+    return sorted(p for p in inbox.iterdir() if not p.name.startswith("."))
+
+
+def _record_problem(con, run_id: str, severity: str, rule_id: str, table: str | None, file_name: str,
+                    sha: str | None, row: int | None, column: str | None, value: str | None, message: str) -> None:
+    con.execute(
+        "INSERT INTO problems VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [run_id, severity, rule_id, table, file_name, sha, row, column, value, message],
+    )
+
+
+def _validator():
+    """The validation step, when present (pipeline.validate); None keeps ingest usable without it."""
+    try:
+        from pipeline import validate
+    except ImportError:
+        return None
+    return validate
+
+
+def ingest(config: Config, inbox: Path | None = None, db_path: Path | None = None, run_id: str | None = None,
+           progress: Callable[[str], None] | None = None) -> IngestResult:
+    inbox = inbox or config.inbox
+    db_path = db_path or config.database
+    run_id = run_id or uuid.uuid4().hex[:12]
+    started = dt.datetime.now()
+    con = db.connect(db_path)
+    try:
+        pseudonym.register(con, pseudonym.load_key(db_path.parent))
+        outcomes: list[FileOutcome] = []
+        validate = _validator()
+        con.execute("BEGIN TRANSACTION")
+        with tempfile.TemporaryDirectory(prefix="esf-ingest-") as tmp:
+            for path in inbox_files(inbox):
+                if progress:
+                    progress(path.name)
+                outcomes.append(_ingest_one(con, config, path, Path(tmp), run_id, validate))
+        if validate is not None and any(o.status == "loaded" for o in outcomes):
+            validate.validate_cross_table(con, run_id)
+            _refresh_counts(con, outcomes)
+        con.execute("COMMIT")
+    except BaseException:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise
+    finally:
+        con.close()
+    return IngestResult(run_id, outcomes, (dt.datetime.now() - started).total_seconds())
+
+
+def _refresh_counts(con, outcomes: list[FileOutcome]) -> None:
+    for o in outcomes:
+        if o.status == "loaded":
+            o.rows_loaded, o.rows_quarantined = con.execute(
+                "SELECT rows_loaded, rows_quarantined FROM ingest_files WHERE file_sha256 = ?", [o.sha256]
+            ).fetchone()
+
+
+def _ingest_one(con, config: Config, path: Path, workdir: Path, run_id: str, validate) -> FileOutcome:
+    name = path.name
+    if path.is_symlink() or not path.is_file():
+        msg = "Verknüpfung oder Ordner im Eingangsordner wird nicht gelesen; bitte die Datei selbst ablegen."
+        _record_problem(con, run_id, "file_error", "F01", None, name, None, None, None, None, msg)
+        return FileOutcome(name, None, None, None, "failed", rule_id="F01", message=msg)
+    try:
+        export = read.recognise(path)
+    except FileProblem as p:
+        _record_problem(con, run_id, "file_error", p.rule_id, None, name, None, None, None, None, p.message)
+        return FileOutcome(name, None, None, None, "failed", rule_id=p.rule_id, message=p.message)
+    sha = file_sha256(path)
+    table = export.table.name
+    seen = con.execute("SELECT status FROM ingest_files WHERE file_sha256 = ?", [sha]).fetchone()
+    if seen:
+        return FileOutcome(name, sha, table, export.snapshot_date, "skipped",
+                           message=f"bereits eingelesen ({seen[0]})")
+    archived = archive_copy(path, sha, config.archive)
+    outcome = FileOutcome(name, sha, table, export.snapshot_date, "failed")
+    decoded = None
+    try:
+        clash = con.execute(
+            "SELECT file_name FROM ingest_files WHERE table_name = ? AND snapshot_date = ? AND status = 'loaded'",
+            [table, export.snapshot_date],
+        ).fetchone()
+        if clash:
+            raise FileProblem(
+                "F05",
+                f"Für {export.table.label} mit Exportdatum {export.snapshot_date:%d.%m.%Y} ist bereits die Datei "
+                f"{clash[0]} mit anderem Inhalt eingelesen; bitte nur einen Export je Tag und Tabelle ablegen.",
+            )
+        decoded = read.decode(export, workdir)
+        loaded = load.load_file(con, export, decoded, sha, config.mapping.get(table), workdir)
+        outcome.rows_read = loaded.rows_read
+        outcome.extra_columns = loaded.extra_columns
+    except FileProblem as p:
+        load.discard_file(con, table, sha)
+        outcome.rule_id, outcome.message = p.rule_id, p.message
+        _record_problem(con, run_id, "file_error", p.rule_id, table, name, sha, None, p.column, None, p.message)
+    con.execute(
+        "INSERT INTO ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [sha, name, table, export.snapshot_date, str(archived), export.file_format,
+         decoded.encoding if decoded else None, decoded.separator if decoded else None,
+         outcome.rows_read, outcome.rows_read, 0, "failed" if outcome.rule_id else "loaded",
+         outcome.message or None, outcome.extra_columns, run_id, dt.datetime.now()],
+    )
+    if outcome.rule_id:
+        return outcome
+    outcome.status = "loaded"
+    for header in loaded.extra_columns:
+        _record_problem(con, run_id, "warning", "W01", table, name, sha, None, header, None,
+                        f"Unbekannte Spalte '{header}' wird nur in der Rohdatenschicht aufbewahrt.")
+    for col in loaded.missing_optional:
+        _record_problem(con, run_id, "warning", "W02", table, name, sha, None, col.name, None,
+                        f"Spalte '{col.header}' fehlt; ihre Werte gelten als leer.")
+    for row in loaded.malformed_rows:
+        _record_problem(con, run_id, "row_error", "R00", table, name, sha, row, None, None,
+                        "Zeile hat eine falsche Anzahl von Feldern (Trennzeichen oder Anführungszeichen prüfen).")
+    if loaded.malformed_rows:
+        con.execute(
+            f"UPDATE core_{table} SET quarantined = TRUE WHERE file_sha256 = ? AND source_row IN "
+            f"(SELECT unnest(?::BIGINT[]))", [sha, loaded.malformed_rows])
+    if validate is not None:
+        validate.validate_file(con, table, sha, run_id)
+    else:
+        q = con.execute(f"SELECT count(*) FILTER (quarantined) FROM core_{table} WHERE file_sha256 = ?",
+                        [sha]).fetchone()[0]
+        con.execute("UPDATE ingest_files SET rows_loaded = rows_read - ?, rows_quarantined = ? WHERE file_sha256 = ?",
+                    [q, q, sha])
+    outcome.rows_loaded, outcome.rows_quarantined = con.execute(
+        "SELECT rows_loaded, rows_quarantined FROM ingest_files WHERE file_sha256 = ?", [sha]).fetchone()
+    outcome.vanished = load.record_vanished(con, export.table, export.snapshot_date, sha)
+    return outcome

@@ -1,0 +1,94 @@
+"""Load one decoded export file into the raw and core layers, with lineage and snapshot bookkeeping."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import duckdb
+
+from pipeline import map as mapping
+from pipeline import model
+from pipeline.read import DecodedFile, ExportFile, FileProblem
+
+
+@dataclass
+class Loaded:
+    rows_read: int
+    extra_columns: list[str]
+    missing_optional: list[model.Column]
+    malformed_rows: list[int]
+
+
+def _read_csv_sql(decoded: DecodedFile, width: int) -> str:
+    columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width))
+    sep = decoded.separator.replace("'", "''")
+    return (
+        f"read_csv($path, delim='{sep}', quote='\"', escape='\"', header=true, auto_detect=false, "
+        f"columns={{{columns}}})"
+    )
+
+
+def insert_raw(con: duckdb.DuckDBPyConnection, export: ExportFile, decoded: DecodedFile, hmap: mapping.HeaderMap,
+               sha: str) -> int:
+    table = export.table
+    cols = [n for n, _ in table.stored_columns]
+    q = (
+        f"INSERT INTO raw_{table.name} (file_sha256, source_row, snapshot_date, {', '.join(cols)}, extra_columns) "
+        f"SELECT $sha, row_number() OVER () + 1, $snap, {mapping.raw_select(table, hmap)} "
+        f"FROM {_read_csv_sql(decoded, len(decoded.headers))}"
+    )
+    con.execute(q, {"sha": sha, "snap": export.snapshot_date, "path": str(decoded.csv_path)})
+    return con.execute(f"SELECT count(*) FROM raw_{table.name} WHERE file_sha256 = ?", [sha]).fetchone()[0]
+
+
+def load_file(con: duckdb.DuckDBPyConnection, export: ExportFile, decoded: DecodedFile, sha: str,
+              remap: dict[str, str] | None, workdir) -> Loaded:
+    """Raw rows (text, lineage) then typed core rows. Raises FileProblem for file errors."""
+    from pipeline import read
+
+    hmap = mapping.map_headers(export.table, decoded.headers, remap)
+    try:
+        n = insert_raw(con, export, decoded, hmap, sha)
+    except (duckdb.InvalidInputException, duckdb.ConversionException):
+        # wrong field counts or stray quotes: re-read record by record, keep every row
+        discard_file(con, export.table.name, sha)
+        decoded = read.normalise_records(decoded, workdir)
+        try:
+            n = insert_raw(con, export, decoded, hmap, sha)
+        except duckdb.Error:
+            discard_file(con, export.table.name, sha)
+            raise FileProblem("F01", "Datei kann nicht als CSV gelesen werden (Trennzeichen/Anführungszeichen)") from None
+    mapping.build_label_map(con, export.table, sha)
+    con.execute(mapping.typed_insert(export.table), {"sha": sha})
+    return Loaded(n, list(hmap.extra), hmap.missing_optional, decoded.malformed_rows)
+
+
+def discard_file(con: duckdb.DuckDBPyConnection, table: str, sha: str) -> None:
+    con.execute(f"DELETE FROM raw_{table} WHERE file_sha256 = ?", [sha])
+    con.execute(f"DELETE FROM core_{table} WHERE file_sha256 = ?", [sha])
+
+
+def record_key_sql(table: model.Table) -> str:
+    key = table.key or ("person_id", "survey_date")
+    return " || '|' || ".join(f"coalesce(CAST({k} AS VARCHAR), '')" for k in key)
+
+
+def record_vanished(con: duckdb.DuckDBPyConnection, table: model.Table, snapshot: dt.date, sha: str) -> int:
+    """Records of the previous loaded snapshot that the new one no longer has (reported, not forgotten)."""
+    prev = con.execute(
+        "SELECT max(snapshot_date) FROM ingest_files WHERE table_name = ? AND status = 'loaded' AND snapshot_date < ?",
+        [table.name, snapshot],
+    ).fetchone()[0]
+    if prev is None:
+        return 0
+    key = record_key_sql(table)
+    q = f"""
+        INSERT INTO vanished_records
+        SELECT ?, k, ?, ?, ? FROM (
+            SELECT DISTINCT {key} AS k FROM core_{table.name} WHERE snapshot_date = ?
+            EXCEPT
+            SELECT DISTINCT {key} AS k FROM core_{table.name} WHERE file_sha256 = ?)"""
+    before = con.execute("SELECT count(*) FROM vanished_records").fetchone()[0]
+    con.execute(q, [table.name, prev, snapshot, sha, prev, sha])
+    return con.execute("SELECT count(*) FROM vanished_records").fetchone()[0] - before

@@ -1,0 +1,227 @@
+"""Read one export file: recognise it, decode it, and hand DuckDB a clean UTF-8 CSV.
+
+DuckDB's CSV reader knows no Windows-1252 and its Excel reader needs an extension we cannot
+download, so decoding (streaming) and XLSX reading (openpyxl read-only) happen here. The result
+is always a UTF-8 CSV with a known separator and one record per data row, plus the header list.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline import model
+
+FILE_NAME = re.compile(r"^(?P<prefix>[a-z]+)_(?P<date>\d{8})\.(?P<ext>csv|xlsx)$", re.IGNORECASE)
+CHUNK = 1 << 22
+MAX_COLUMNS = 1000
+MAX_XLSX_UNCOMPRESSED = 2 << 30  # 2 GiB: beyond that an .xlsx is treated as a zip bomb
+MAX_XLSX_RATIO = 200
+# cp1252 leaves these bytes undefined: a file containing them is not Windows-1252 either
+CP1252_UNDEFINED = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
+# UTF-8 encodings of German letters: seen in a file that is not valid UTF-8, the file mixes encodings
+UTF8_UMLAUTS = tuple(c.encode("utf-8") for c in "äöüÄÖÜß")
+
+
+class FileProblem(Exception):
+    """A file-level error: the file is not loaded. Carries the rule id of rules.toml."""
+
+    def __init__(self, rule_id: str, message: str, column: str | None = None):
+        super().__init__(message)
+        self.rule_id = rule_id
+        self.message = message
+        self.column = column
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    path: Path
+    table: model.Table
+    snapshot_date: dt.date
+    file_format: str  # csv | xlsx
+
+
+@dataclass
+class DecodedFile:
+    csv_path: Path  # UTF-8 (BOM allowed), one header line
+    encoding: str
+    separator: str
+    headers: list[str]
+    malformed_rows: list[int] = field(default_factory=list)  # spreadsheet row numbers with a wrong field count
+
+
+def recognise(path: Path) -> ExportFile:
+    """Table, snapshot date and format from the file name, or FileProblem F06."""
+    m = FILE_NAME.match(path.name)
+    table = model.table_for_prefix(m["prefix"]) if m else None
+    if not m or table is None:
+        raise FileProblem(
+            "F06",
+            f"Dateiname nicht erkannt: erwartet z. B. haushalte_JJJJMMTT.csv (Tabellen: "
+            f"{', '.join(t.file_prefix for t in model.tables().values())})",
+        )
+    try:
+        snap = dt.datetime.strptime(m["date"], "%Y%m%d").date()
+    except ValueError:
+        raise FileProblem("F06", f"Dateiname enthält kein gültiges Exportdatum: {m['date']}") from None
+    return ExportFile(path, table, snap, m["ext"].lower())
+
+
+def detect_encoding(path: Path) -> str:
+    """'utf-8-sig', 'utf-8' or 'cp1252'; FileProblem F02 for anything that decodes as neither."""
+    with path.open("rb") as fh:
+        head = fh.read(3)
+        if head == codecs.BOM_UTF8:
+            encoding = "utf-8-sig"
+        else:
+            encoding = "utf-8"
+        fh.seek(0)
+        dec = codecs.getincrementaldecoder("utf-8")("strict")
+        try:
+            while chunk := fh.read(CHUNK):
+                dec.decode(chunk)
+            dec.decode(b"", final=True)
+            return encoding
+        except UnicodeDecodeError:
+            pass
+        if encoding == "utf-8-sig":
+            raise FileProblem("F02", "Datei beginnt als UTF-8 (BOM), enthält aber ungültige UTF-8-Zeichen")
+        fh.seek(0)
+        while chunk := fh.read(CHUNK):
+            if any(b in CP1252_UNDEFINED for b in chunk):
+                raise FileProblem("F02", "Zeichenkodierung nicht lesbar (weder UTF-8 noch Windows-1252)")
+            if any(u in chunk for u in UTF8_UMLAUTS):
+                raise FileProblem("F02", "Datei mischt Zeichenkodierungen (UTF-8 und Windows-1252)")
+    return "cp1252"
+
+
+def _first_line(path: Path, encoding: str) -> str:
+    with path.open("r", encoding=encoding, newline="") as fh:
+        return fh.readline(1 << 20)
+
+
+def detect_separator(header_line: str) -> str:
+    counts = {sep: header_line.count(sep) for sep in (";", ",", "\t")}
+    sep = max(counts, key=lambda s: counts[s])
+    return sep if counts[sep] else ";"
+
+
+def _parse_header(line: str, sep: str) -> list[str]:
+    row = next(csv.reader([line], delimiter=sep, quotechar='"'), [])
+    return [h.strip().lstrip("\ufeff") for h in row]
+
+
+def decode_csv(path: Path, workdir: Path) -> DecodedFile:
+    if path.stat().st_size == 0:
+        raise FileProblem("F03", "Datei ist leer")
+    encoding = detect_encoding(path)
+    first = _first_line(path, encoding)
+    if not first.strip():
+        raise FileProblem("F03", "Keine Kopfzeile gefunden")
+    sep = detect_separator(first)
+    headers = _parse_header(first, sep)
+    if encoding == "cp1252":
+        out = workdir / (path.stem + ".utf8.csv")
+        with path.open("r", encoding="cp1252", newline="") as src, out.open("w", encoding="utf-8", newline="") as dst:
+            while chunk := src.read(CHUNK):
+                dst.write(chunk)
+        return DecodedFile(out, encoding, sep, headers)
+    return DecodedFile(path, encoding, sep, headers)
+
+
+def normalise_records(decoded: DecodedFile, workdir: Path) -> DecodedFile:
+    """Slow path for files DuckDB rejects: rewrite with a fixed field count, remember malformed rows."""
+    width = len(decoded.headers)
+    out = workdir / (decoded.csv_path.stem + ".fixed.csv")
+    malformed = []
+    enc = "utf-8-sig" if decoded.encoding == "utf-8-sig" else "utf-8"
+    with decoded.csv_path.open("r", encoding=enc, newline="") as src, out.open("w", encoding="utf-8", newline="") as dst:
+        reader = csv.reader(src, delimiter=decoded.separator, quotechar='"')
+        writer = csv.writer(dst, delimiter=";", quotechar='"', lineterminator="\n")
+        next(reader, None)
+        writer.writerow(decoded.headers)
+        for i, row in enumerate(reader, start=2):
+            if not row:
+                continue
+            if len(row) != width:
+                malformed.append(i)
+                row = (row + [""] * width)[:width]
+            writer.writerow(row)
+    return DecodedFile(out, decoded.encoding, ";", decoded.headers, malformed)
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, bool):
+        return "ja" if value else "nein"
+    return str(value)
+
+
+def _guard_zip(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError):
+        raise FileProblem("F01", "Excel-Datei ist beschädigt oder keine .xlsx-Datei") from None
+    total = sum(i.file_size for i in infos)
+    packed = max(1, sum(i.compress_size for i in infos))
+    if total > MAX_XLSX_UNCOMPRESSED or total / packed > MAX_XLSX_RATIO and total > (64 << 20):
+        raise FileProblem("F08", "Excel-Datei entpackt sich auf eine unplausible Größe (Zip-Bombe?)")
+
+
+def decode_xlsx(path: Path, workdir: Path) -> DecodedFile:
+    """First worksheet, header in row 1, written as a UTF-8 CSV (dates as ISO text)."""
+    import openpyxl  # defusedxml, when installed, guards openpyxl's XML parsing
+
+    _guard_zip(path)
+    out = workdir / (path.stem + ".xlsx.csv")
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many types for broken files
+        raise FileProblem("F01", "Excel-Datei ist beschädigt und kann nicht gelesen werden") from None
+    try:
+        ws = wb.worksheets[0]
+        rows = ws.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None or all(v is None for v in header):
+            raise FileProblem("F03", "Keine Kopfzeile im ersten Tabellenblatt")
+        headers = [_cell_text(v).strip() for v in header]
+        while headers and headers[-1] == "":
+            headers.pop()
+        width = len(headers)
+        if width > MAX_COLUMNS:
+            raise FileProblem("F08", f"Zu viele Spalten ({width})")
+        with out.open("w", encoding="utf-8", newline="") as dst:
+            writer = csv.writer(dst, delimiter=";", quotechar='"', lineterminator="\n")
+            writer.writerow(headers)
+            for row in rows:
+                cells = [_cell_text(v) for v in row[:width]]
+                if not any(cells):
+                    continue
+                writer.writerow(cells + [""] * (width - len(cells)))
+    except FileProblem:
+        raise
+    except Exception:
+        raise FileProblem("F01", "Excel-Datei ist beschädigt und kann nicht vollständig gelesen werden") from None
+    finally:
+        wb.close()
+    return DecodedFile(out, "xlsx", ";", headers)
+
+
+def decode(export: ExportFile, workdir: Path) -> DecodedFile:
+    decoded = decode_xlsx(export.path, workdir) if export.file_format == "xlsx" else decode_csv(export.path, workdir)
+    if len(decoded.headers) > MAX_COLUMNS:
+        raise FileProblem("F08", f"Zu viele Spalten ({len(decoded.headers)}); erwartet höchstens {MAX_COLUMNS}")
+    return decoded
