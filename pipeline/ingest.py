@@ -81,8 +81,19 @@ def inbox_files(inbox: Path) -> list[Path]:
     return sorted(p for p in inbox.iterdir() if not p.name.startswith("."))
 
 
-def _record_problem(con, run_id: str, severity: str, rule_id: str, table: str | None, file_name: str,
-                    sha: str | None, row: int | None, column: str | None, value: str | None, message: str) -> None:
+def _record_problem(
+    con,
+    run_id: str,
+    severity: str,
+    rule_id: str,
+    table: str | None,
+    file_name: str,
+    sha: str | None,
+    row: int | None,
+    column: str | None,
+    value: str | None,
+    message: str,
+) -> None:
     con.execute(
         "INSERT INTO problems VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [run_id, severity, rule_id, table, file_name, sha, row, column, value, message],
@@ -98,8 +109,13 @@ def _validator():
     return validate
 
 
-def ingest(config: Config, inbox: Path | None = None, db_path: Path | None = None, run_id: str | None = None,
-           progress: Callable[[str], None] | None = None) -> IngestResult:
+def ingest(
+    config: Config,
+    inbox: Path | None = None,
+    db_path: Path | None = None,
+    run_id: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> IngestResult:
     inbox = inbox or config.inbox
     db_path = db_path or config.database
     run_id = run_id or uuid.uuid4().hex[:12]
@@ -153,8 +169,7 @@ def _ingest_one(con, config: Config, path: Path, workdir: Path, run_id: str, val
     table = export.table.name
     seen = con.execute("SELECT status FROM ingest_files WHERE file_sha256 = ?", [sha]).fetchone()
     if seen:
-        return FileOutcome(name, sha, table, export.snapshot_date, "skipped",
-                           message=f"bereits eingelesen ({seen[0]})")
+        return FileOutcome(name, sha, table, export.snapshot_date, "skipped", message=f"bereits eingelesen ({seen[0]})")
     archived = archive_copy(path, sha, config.archive)
     outcome = FileOutcome(name, sha, table, export.snapshot_date, "failed")
     decoded = None
@@ -179,35 +194,88 @@ def _ingest_one(con, config: Config, path: Path, workdir: Path, run_id: str, val
         _record_problem(con, run_id, "file_error", p.rule_id, table, name, sha, None, p.column, None, p.message)
     con.execute(
         "INSERT INTO ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [sha, name, table, export.snapshot_date, str(archived), export.file_format,
-         decoded.encoding if decoded else None, decoded.separator if decoded else None,
-         outcome.rows_read, outcome.rows_read, 0, "failed" if outcome.rule_id else "loaded",
-         outcome.message or None, outcome.extra_columns, run_id, dt.datetime.now()],
+        [
+            sha,
+            name,
+            table,
+            export.snapshot_date,
+            str(archived),
+            export.file_format,
+            decoded.encoding if decoded else None,
+            decoded.separator if decoded else None,
+            outcome.rows_read,
+            outcome.rows_read,
+            0,
+            "failed" if outcome.rule_id else "loaded",
+            outcome.message or None,
+            outcome.extra_columns,
+            run_id,
+            dt.datetime.now(),
+        ],
     )
     if outcome.rule_id:
         return outcome
     outcome.status = "loaded"
     for header in loaded.extra_columns:
-        _record_problem(con, run_id, "warning", "W01", table, name, sha, None, header, None,
-                        f"Unbekannte Spalte '{header}' wird nur in der Rohdatenschicht aufbewahrt.")
+        _record_problem(
+            con,
+            run_id,
+            "warning",
+            "W01",
+            table,
+            name,
+            sha,
+            None,
+            header,
+            None,
+            f"Unbekannte Spalte '{header}' wird nur in der Rohdatenschicht aufbewahrt.",
+        )
     for col in loaded.missing_optional:
-        _record_problem(con, run_id, "warning", "W02", table, name, sha, None, col.name, None,
-                        f"Spalte '{col.header}' fehlt; ihre Werte gelten als leer.")
+        _record_problem(
+            con,
+            run_id,
+            "warning",
+            "W02",
+            table,
+            name,
+            sha,
+            None,
+            col.name,
+            None,
+            f"Spalte '{col.header}' fehlt; ihre Werte gelten als leer.",
+        )
     for row in loaded.malformed_rows:
-        _record_problem(con, run_id, "row_error", "R00", table, name, sha, row, None, None,
-                        "Zeile hat eine falsche Anzahl von Feldern (Trennzeichen oder Anführungszeichen prüfen).")
+        _record_problem(
+            con,
+            run_id,
+            "row_error",
+            "R00",
+            table,
+            name,
+            sha,
+            row,
+            None,
+            None,
+            "Zeile hat eine falsche Anzahl von Feldern (Trennzeichen oder Anführungszeichen prüfen).",
+        )
     if loaded.malformed_rows:
         con.execute(
             f"UPDATE core_{table} SET quarantined = TRUE WHERE file_sha256 = ? AND source_row IN "
-            f"(SELECT unnest(?::BIGINT[]))", [sha, loaded.malformed_rows])
+            f"(SELECT unnest(?::BIGINT[]))",
+            [sha, loaded.malformed_rows],
+        )
     if validate is not None:
         validate.validate_file(con, table, sha, run_id)
     else:
-        q = con.execute(f"SELECT count(*) FILTER (quarantined) FROM core_{table} WHERE file_sha256 = ?",
-                        [sha]).fetchone()[0]
-        con.execute("UPDATE ingest_files SET rows_loaded = rows_read - ?, rows_quarantined = ? WHERE file_sha256 = ?",
-                    [q, q, sha])
+        q = con.execute(
+            f"SELECT count(*) FILTER (quarantined) FROM core_{table} WHERE file_sha256 = ?", [sha]
+        ).fetchone()[0]
+        con.execute(
+            "UPDATE ingest_files SET rows_loaded = rows_read - ?, rows_quarantined = ? WHERE file_sha256 = ?",
+            [q, q, sha],
+        )
     outcome.rows_loaded, outcome.rows_quarantined = con.execute(
-        "SELECT rows_loaded, rows_quarantined FROM ingest_files WHERE file_sha256 = ?", [sha]).fetchone()
+        "SELECT rows_loaded, rows_quarantined FROM ingest_files WHERE file_sha256 = ?", [sha]
+    ).fetchone()
     outcome.vanished = load.record_vanished(con, export.table, export.snapshot_date, sha)
     return outcome

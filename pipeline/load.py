@@ -29,8 +29,9 @@ def _read_csv_sql(decoded: DecodedFile, width: int) -> str:
     )
 
 
-def insert_raw(con: duckdb.DuckDBPyConnection, export: ExportFile, decoded: DecodedFile, hmap: mapping.HeaderMap,
-               sha: str) -> int:
+def insert_raw(
+    con: duckdb.DuckDBPyConnection, export: ExportFile, decoded: DecodedFile, hmap: mapping.HeaderMap, sha: str
+) -> int:
     table = export.table
     cols = [n for n, _ in table.stored_columns]
     q = (
@@ -42,8 +43,14 @@ def insert_raw(con: duckdb.DuckDBPyConnection, export: ExportFile, decoded: Deco
     return con.execute(f"SELECT count(*) FROM raw_{table.name} WHERE file_sha256 = ?", [sha]).fetchone()[0]
 
 
-def load_file(con: duckdb.DuckDBPyConnection, export: ExportFile, decoded: DecodedFile, sha: str,
-              remap: dict[str, str] | None, workdir) -> Loaded:
+def load_file(
+    con: duckdb.DuckDBPyConnection,
+    export: ExportFile,
+    decoded: DecodedFile,
+    sha: str,
+    remap: dict[str, str] | None,
+    workdir,
+) -> Loaded:
     """Raw rows (text, lineage) then typed core rows. Raises FileProblem for file errors."""
     from pipeline import read
 
@@ -58,7 +65,9 @@ def load_file(con: duckdb.DuckDBPyConnection, export: ExportFile, decoded: Decod
             n = insert_raw(con, export, decoded, hmap, sha)
         except duckdb.Error:
             discard_file(con, export.table.name, sha)
-            raise FileProblem("F01", "Datei kann nicht als CSV gelesen werden (Trennzeichen/Anführungszeichen)") from None
+            raise FileProblem(
+                "F01", "Datei kann nicht als CSV gelesen werden (Trennzeichen/Anführungszeichen)"
+            ) from None
     mapping.build_label_map(con, export.table, sha)
     con.execute(mapping.typed_insert(export.table), {"sha": sha})
     return Loaded(n, list(hmap.extra), hmap.missing_optional, decoded.malformed_rows)

@@ -45,6 +45,7 @@ def keyed_hash(key: bytes, parts: list[str | None]) -> str | None:
 
 def register(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
     """Make ``pseudonym(VARCHAR[])`` available to the ingest SQL."""
+    con.execute("SELECT 1").fetchall()  # DuckDB 2 refuses new functions while a result is unfinished
     try:
         con.remove_function("pseudonym")
     except Exception:  # not registered yet

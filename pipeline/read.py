@@ -140,7 +140,10 @@ def normalise_records(decoded: DecodedFile, workdir: Path) -> DecodedFile:
     out = workdir / (decoded.csv_path.stem + ".fixed.csv")
     malformed = []
     enc = "utf-8-sig" if decoded.encoding == "utf-8-sig" else "utf-8"
-    with decoded.csv_path.open("r", encoding=enc, newline="") as src, out.open("w", encoding="utf-8", newline="") as dst:
+    with (
+        decoded.csv_path.open("r", encoding=enc, newline="") as src,
+        out.open("w", encoding="utf-8", newline="") as dst,
+    ):
         reader = csv.reader(src, delimiter=decoded.separator, quotechar='"')
         writer = csv.writer(dst, delimiter=";", quotechar='"', lineterminator="\n")
         next(reader, None)
