@@ -134,7 +134,7 @@ def typed_select(table: model.Table) -> str:
             if col.upper:
                 e = f"upper({e})"
             if col.pad:
-                digits = f"'\\d{{{{1,{col.pad}}}}}'"
+                digits = f"'\\d{{1,{col.pad}}}'"
                 e = f"CASE WHEN regexp_full_match({e}, {digits}) THEN lpad({e}, {col.pad}, '0') ELSE {e} END"
         elif t == "int":
             e = f"TRY_CAST(trim({x}) AS INTEGER)"
