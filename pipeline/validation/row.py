@@ -1,0 +1,157 @@
+"""Row-level validation of one loaded file: problems, quarantine flags, row counts."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import duckdb
+import pandas as pd
+
+from pipeline import model
+from pipeline.validation import checks as chk
+from pipeline.validation import gx_engine
+from pipeline.validation.rules import rule, rules, sql_literal
+
+GX_MAX_ROWS = 200_000  # larger files are checked by the same rules in DuckDB SQL (issue 7)
+ROW_RULE_PREFIXES = ("R", "P")
+
+
+@dataclass
+class FileValidation:
+    table_name: str
+    file_sha256: str
+    rows: int = 0
+    quarantined: int = 0
+    problems: dict[str, int] = field(default_factory=dict)  # severity -> count
+    engine: str = ""  # "gx" | "sql"
+    seconds: float = 0.0
+
+
+class _Keep(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _template(c: chk.Check) -> str:
+    params = {"table": model.tables()[c.table].label, **c.params}
+    return rule(c.rule_id).message.format_map(_Keep(params))
+
+
+def _render_sql(c: chk.Check, k: int, run_id: str, file_name: str | None, sha: str) -> str:
+    """SELECT producing the problems rows of check k from _fails joined to _vf."""
+    msg = sql_literal(_template(c))
+    subs = {"value": c.value_sql, "other_value": c.other_value_sql or "NULL", **c.row_params_sql}
+    for name, expr in subs.items():
+        msg = f"replace({msg}, '{{{name}}}', coalesce({expr}, ''))"
+    return (
+        f"SELECT {sql_literal(run_id)}, {sql_literal(rule(c.rule_id).severity)}, {sql_literal(c.rule_id)}, "
+        f"{sql_literal(c.table)}, {sql_literal(file_name or '')}, {sql_literal(sha)}, v.source_row, "
+        f"{sql_literal(c.column)}, {c.value_sql}, {msg} "
+        f"FROM _fails f JOIN _vf v USING (source_row) WHERE f.check_id = {k}"
+    )
+
+
+def _sql_failures(con: duckdb.DuckDBPyConnection, checks: list[chk.Check]) -> None:
+    parts = []
+    for k, c in enumerate(checks):
+        if c.window:
+            parts.append(
+                f"SELECT {k} AS check_id, source_row FROM (SELECT source_row, ({c.sql}) AS bad FROM _vf) WHERE bad"
+            )
+        else:
+            parts.append(f"SELECT {k} AS check_id, source_row FROM _vf WHERE {c.sql}")
+    con.execute("CREATE OR REPLACE TEMP TABLE _fails AS " + " UNION ALL ".join(parts))
+
+
+def validate_file(
+    con: duckdb.DuckDBPyConnection,
+    table_name: str,
+    file_sha256: str,
+    run_id: str,
+    cycles: tuple[str, ...] | list[str] | None = None,
+    engine: str | None = None,
+    gx_max_rows: int = GX_MAX_ROWS,
+) -> FileValidation:
+    """Check the rows of one loaded file; write problems, quarantine row errors, update ingest_files counts.
+
+    ``cycles``: the cycle ids of config.toml (checks Projektjahr, R13) — pass ``[c.id for c in config.cycles]``.
+    ``engine``: force "gx" or "sql"; by default GX up to ``gx_max_rows`` rows, DuckDB SQL above.
+    Idempotent: re-validating a file replaces its earlier row-level problems.
+    """
+    t0 = time.perf_counter()
+    table = model.tables()[table_name]
+    checks = chk.checks_for(table_name, tuple(cycles) if cycles is not None else None)
+    sha = sql_literal(file_sha256)
+    file_name = con.execute("SELECT file_name FROM ingest_files WHERE file_sha256 = ?", [file_sha256]).fetchone()
+    file_name = file_name[0] if file_name else None
+
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _vf AS {chk.frame_sql(table, sha)}")
+    n_rows, snapshot = con.execute("SELECT count(*), max(snapshot_date) FROM _vf").fetchone()
+    use = engine or ("gx" if n_rows <= gx_max_rows else "sql")
+    if use == "gx" and n_rows:
+        frame = con.execute("SELECT * FROM _vf").df()
+        fails = gx_engine.run_checks(frame, table, checks, snapshot)
+        fails_df = pd.DataFrame(fails, columns=["check_id", "source_row"]).astype("int64")  # noqa: F841
+        con.execute("CREATE OR REPLACE TEMP TABLE _fails AS SELECT DISTINCT check_id, source_row FROM fails_df")
+    else:
+        _sql_failures(con, checks)
+
+    row_rules = [r for r in rules() if r.startswith(ROW_RULE_PREFIXES)]
+    con.execute(
+        f"DELETE FROM problems WHERE file_sha256 = {sha} AND rule_id IN ({', '.join(map(sql_literal, row_rules))})"
+    )
+    if checks:
+        # One problem per rule, row and column even where two expectations of a rule both fail.
+        con.execute(
+            "INSERT INTO problems (run_id, severity, rule_id, table_name, file_name, file_sha256, source_row, "
+            "column_name, value, message) SELECT DISTINCT * FROM ("
+            + " UNION ALL ".join(_render_sql(c, k, run_id, file_name, file_sha256) for k, c in enumerate(checks))
+            + ")"
+        )
+    counts = update_quarantine(con, table_name, [file_sha256])
+    by_sev = dict(
+        con.execute(
+            f"SELECT severity, count(*) FROM problems WHERE file_sha256 = {sha} AND rule_id IN "
+            f"({', '.join(map(sql_literal, row_rules))}) GROUP BY severity"
+        ).fetchall()
+    )
+    con.execute("DROP TABLE IF EXISTS _vf; DROP TABLE IF EXISTS _fails")
+    rows, quarantined = counts.get(file_sha256, (n_rows, 0))
+    return FileValidation(table_name, file_sha256, rows, quarantined, by_sev, use, time.perf_counter() - t0)
+
+
+def update_quarantine(
+    con: duckdb.DuckDBPyConnection, table_name: str, shas: list[str], cross_run_id: str | None = None
+) -> dict[str, tuple[int, int]]:
+    """Set ``quarantined`` from the row errors of these files and update ingest_files counts.
+
+    A row is quarantined when a row-level rule (any run) or a cross-table rule of ``cross_run_id`` found a row
+    error in it. Returns sha -> (rows, quarantined); rows_loaded = rows - quarantined.
+    """
+    out = {}
+    for sha in shas:
+        s = sql_literal(sha)
+        cross = f"OR (p.rule_id LIKE 'X%' AND p.run_id = {sql_literal(cross_run_id)})" if cross_run_id else ""
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _q AS SELECT DISTINCT source_row FROM problems p "
+            f"WHERE p.file_sha256 = {s} AND p.severity = 'row_error' "
+            f"AND (p.rule_id LIKE 'R%' {cross})"
+        )
+        con.execute(
+            f"UPDATE core_{table_name} SET quarantined = FALSE WHERE file_sha256 = {s} AND quarantined "
+            f"AND source_row NOT IN (SELECT source_row FROM _q)"
+        )
+        con.execute(
+            f"UPDATE core_{table_name} SET quarantined = TRUE WHERE file_sha256 = {s} "
+            f"AND NOT coalesce(quarantined, FALSE) AND source_row IN (SELECT source_row FROM _q)"
+        )
+        rows, q = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE quarantined) FROM core_{table_name} WHERE file_sha256 = {s}"
+        ).fetchone()
+        con.execute(
+            "UPDATE ingest_files SET rows_loaded = ?, rows_quarantined = ? WHERE file_sha256 = ?", [rows - q, q, sha]
+        )
+        out[sha] = (rows, q)
+    con.execute("DROP TABLE IF EXISTS _q")
+    return out
