@@ -1,0 +1,177 @@
+"""Compute the indicator catalogue for one report period with the SQL files under ``sql/``.
+
+The SQL reads only the temp views of the snapshots in force (``db.create_current_views``) and two small temp
+tables written here: ``period_params`` (one row: period, data state, capacity, configured open questions) and
+``indicator_catalogue`` (ids, order, unit, family). Python only orders and formats the result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from pipeline import catalogue, db
+from pipeline.config import Config
+from pipeline.period import Period, resolve_period
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+SQL_FILES = ("populations.sql", "project_indicators.sql", "esf_outputs.sql", "esf_results.sql")
+OUTPUT_VIEWS = ("out_project_indicators", "out_esf_outputs", "out_esf_results")
+COLUMNS = ["indicator_id", "dimension", "category", "numerator", "denominator", "value"]
+# order of the breakdown dimensions inside one indicator
+DIMENSION_ORDER = ("total", "gender", "jobcenter_site", "household_type", "help_group", "exit_reason", "statistic",
+                   "month", "keine_angabe")
+AUDIENCES = ("intern", "foerdergeber", "oeffentlich")
+
+
+@dataclass
+class IndicatorResult:
+    period: Period
+    funding_period: str
+    data_state: dt.date | None  # Datenstand
+    snapshots: dict[str, dt.date]  # table -> snapshot date used
+    audience: str
+    table: pd.DataFrame = field(repr=False)  # COLUMNS, rows in catalogue order
+
+
+def _write_params(con: duckdb.DuckDBPyConnection, config: Config, period: Period, data_state: dt.date | None) -> None:
+    if period.kind == "cycle":
+        cyc = period.cycle
+        place_days = cyc.places * cyc.days
+        coach_fte = cyc.coach_fte
+    else:
+        # places and FTE of the cycles overlapping P, weighted by their overlapping days
+        place_days = sum(c.places * period.overlap_days(c) for c in period.overlapping_cycles)
+        coach_fte = sum(c.coach_fte * period.overlap_days(c) for c in period.overlapping_cycles) / period.days
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE period_params AS SELECT
+             $report_kind::VARCHAR AS report_kind, $cycle_id::VARCHAR AS cycle_id,
+             $p_start::DATE AS p_start, $p_end::DATE AS p_end, $data_state::DATE AS data_state,
+             $p_start::DATE AS capacity_start, $p_end::DATE AS capacity_end,
+             $period_days::INTEGER AS capacity_period_days, $place_days::BIGINT AS place_days,
+             $coach_fte::DOUBLE AS coach_fte,
+             $ltu_u25::INTEGER AS ltu_months_under_25, $ltu_25p::INTEGER AS ltu_months_25_plus,
+             $eecr01::BOOLEAN AS eecr01_inactive_at_entry_only,
+             $statuses::VARCHAR[] AS counted_help_statuses, $rural::VARCHAR[] AS rural_municipalities""",
+        {
+            "report_kind": period.kind,
+            "cycle_id": period.cycle.id if period.cycle else None,
+            "p_start": period.start,
+            "p_end": period.end,
+            "data_state": data_state,
+            "period_days": period.days,
+            "place_days": place_days,
+            "coach_fte": coach_fte,
+            "ltu_u25": config.esf.ltu_months_under_25,
+            "ltu_25p": config.esf.ltu_months_25_plus,
+            "eecr01": config.esf.eecr01_inactive_at_entry_only,
+            "statuses": list(config.indicators.counted_help_statuses),
+            "rural": list(config.esf.rural_municipalities),
+        },
+    )
+
+
+def _write_catalogue(con: duckdb.DuckDBPyConnection, funding_period: str, audience: str) -> None:
+    rows = [
+        (
+            ind.id,
+            i,
+            ind.unit,
+            ind.family,
+            "esfplus_2021_2027" in ind.funding_periods,
+            funding_period in ind.funding_periods and (ind.audience == "all" or audience == "intern"),
+        )
+        for i, ind in enumerate(catalogue.indicators())
+    ]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE indicator_catalogue (indicator_id VARCHAR, sort_order INTEGER, unit VARCHAR,"
+        " family VARCHAR, reports_non_binary BOOLEAN, selected BOOLEAN)"
+    )
+    con.executemany("INSERT INTO indicator_catalogue VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+
+def compute(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    period: Period | str,
+    as_of: dt.date | None = None,
+    audience: str = "foerdergeber",
+) -> IndicatorResult:
+    """Every indicator of the period's funding period (K18 only for ``audience="intern"``), exact figures."""
+    if audience not in AUDIENCES:
+        raise ValueError(f"unknown audience {audience!r} (use {AUDIENCES})")
+    if isinstance(period, str):
+        period = resolve_period(config, period)
+    snapshots = db.create_current_views(con, as_of)
+    data_state = db.data_state(con, as_of)
+    _write_params(con, config, period, data_state)
+    _write_catalogue(con, period.funding_period, audience)
+    for name in SQL_FILES:
+        con.execute((SQL_DIR / name).read_text(encoding="utf-8"))
+    union = " UNION ALL ".join(f"SELECT * FROM {v}" for v in OUTPUT_VIEWS)
+    dim_order = "CASE o.dimension " + " ".join(f"WHEN '{d}' THEN {i}" for i, d in enumerate(DIMENSION_ORDER)) + " END"
+    table = con.execute(
+        f"""SELECT o.indicator_id, o.dimension, o.category, o.numerator, o.denominator, o.value
+            FROM ({union}) AS o JOIN indicator_catalogue AS c USING (indicator_id)
+            WHERE c.selected
+            ORDER BY c.sort_order, {dim_order}, o.cat_order, o.category"""
+    ).df()
+    table["numerator"] = table["numerator"].astype("Int64")
+    table["denominator"] = table["denominator"].astype("Int64")
+    table["value"] = table["value"].astype("Float64")
+    return IndicatorResult(period, period.funding_period, data_state, snapshots, audience, table.reset_index(drop=True))
+
+
+def format_decimal(value: float) -> str:
+    """At least 4 decimals and no rounding below 10 (``0.8571428571``, ``0.5000``, ``45.5000``)."""
+    text = f"{value:.10f}".rstrip("0")
+    whole, _, frac = text.partition(".")
+    return f"{whole}.{frac.ljust(4, '0')}"
+
+
+def _cell(value, integer: bool) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if integer:
+        return str(int(round(float(value))))
+    return format_decimal(float(value))
+
+
+def csv_text(result: IndicatorResult) -> str:
+    """indicators.csv content: ``,`` separator, ``.`` decimals, counts as integers, empty cells for empty."""
+    units = {ind.id: ind.unit for ind in catalogue.indicators()}
+    lines = [",".join(COLUMNS)]
+    for row in result.table.itertuples(index=False):
+        is_count = units[row.indicator_id] == "count"
+        cells = [row.indicator_id, row.dimension, _quote(row.category),
+                 _cell(row.numerator, True), _cell(row.denominator, True), _cell(row.value, is_count)]
+        lines.append(",".join(cells))
+    return "\n".join(lines) + "\n"
+
+
+def _quote(text: str) -> str:
+    if any(ch in text for ch in ',"\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def write_csv(result: IndicatorResult, path: Path) -> Path:
+    """Write indicators.csv atomically (UTF-8 without BOM, LF line ends)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".indicators-", suffix=".csv", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(csv_text(result))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,157 @@
+-- populations.sql
+-- Grain: one view per population of the report period P (indicators.md, "Terms used below"); one row per
+-- household, person, participant (person × cycle), help or contact. Every indicator file reads these views.
+-- Reads only: the temp views households, persons, contacts, helps, followups (clean rows in force),
+-- ref_labels, ref_eu27 and the one-row parameter table period_params (written by pipeline/indicators.py:
+-- report_kind 'cycle'|'range', cycle_id, p_start, p_end, data_state, capacity_start/_end, capacity_period_days,
+-- place_days, coach_fte, ltu_months_under_25, ltu_months_25_plus, eecr01_inactive_at_entry_only,
+-- counted_help_statuses, rural_municipalities).
+
+-- Full years of life at a date: one less before this year's birthday (29 Feb birthdays turn on 1 March).
+CREATE OR REPLACE TEMP MACRO full_years(birth, at_date) AS
+    year(at_date) - year(birth)
+    - CASE WHEN month(at_date) < month(birth) OR (month(at_date) = month(birth) AND day(at_date) < day(birth))
+           THEN 1 ELSE 0 END;
+
+-- Days of a closed interval [lo, hi]; 0 when empty.
+CREATE OR REPLACE TEMP MACRO inclusive_days(lo, hi) AS greatest(0, date_diff('day', lo, hi) + 1);
+
+-- numerator ÷ denominator, NULL (empty in the CSV) when the denominator is 0.
+CREATE OR REPLACE TEMP MACRO share(numerator, denominator) AS
+    CASE WHEN denominator = 0 OR denominator IS NULL THEN NULL ELSE numerator::DOUBLE / denominator END;
+
+-- Households that started: `nicht angetreten` belongs to no population.
+CREATE OR REPLACE TEMP VIEW households_started AS
+SELECT * FROM households WHERE status IS DISTINCT FROM 'not_started';
+
+-- Households of P with their window: cycle report = the cohort, window [entry, exit or data state];
+-- range report = households active in P, window cut to P.
+CREATE OR REPLACE TEMP VIEW households_of_period AS
+WITH in_population AS (
+    SELECT h.*,
+           CASE WHEN p.report_kind = 'cycle' THEN h.entry_date
+                ELSE greatest(h.entry_date, p.p_start) END AS window_start,
+           CASE WHEN p.report_kind = 'cycle' THEN coalesce(h.exit_date, p.data_state)
+                ELSE least(coalesce(h.exit_date, p.data_state), p.p_end) END AS window_end
+    FROM households_started AS h, period_params AS p
+    WHERE CASE WHEN p.report_kind = 'cycle' THEN h.project_cycle = p.cycle_id
+               ELSE h.entry_date <= p.p_end AND (h.exit_date IS NULL OR h.exit_date >= p.p_start) END
+)
+SELECT i.*,
+       inclusive_days(i.window_start, i.window_end) AS window_days,
+       -- capacity days: the window inside the cycle's start..end (cycle) or inside P (range)
+       inclusive_days(greatest(i.window_start, p.capacity_start), least(i.window_end, p.capacity_end))
+           AS capacity_days
+FROM in_population AS i, period_params AS p;
+
+-- Households ending in P: cohort households with an exit date (cycle) or exit ∈ P (range).
+CREATE OR REPLACE TEMP VIEW households_ending_in_period AS
+SELECT h.*
+FROM households_of_period AS h, period_params AS p
+WHERE h.exit_date IS NOT NULL
+  AND (p.report_kind = 'cycle' OR h.exit_date BETWEEN p.p_start AND p.p_end);
+
+-- Every person (any role) of a household of P, with the household's entry date.
+CREATE OR REPLACE TEMP VIEW persons_of_period_households AS
+SELECT pe.*, h.entry_date AS household_entry_date
+FROM persons AS pe JOIN households_of_period AS h USING (household_id);
+
+-- Every ESF participant record of a started household, with the attributes the ESF indicators need.
+CREATE OR REPLACE TEMP VIEW esf_participant_records AS
+WITH with_household AS (
+    SELECT pe.*,
+           h.project_cycle, h.jobcenter_site, h.household_type, h.municipality_ags,
+           full_years(pe.birth_date, pe.esf_entry_date) AS age_at_entry,
+           CASE
+               WHEN pe.isced_foreign IS NOT NULL THEN
+                   CASE pe.isced_foreign WHEN 'isced_0_2' THEN '0-2' WHEN 'isced_3_4' THEN '3-4'
+                                         WHEN 'isced_5_8' THEN '5-8' END
+               WHEN pe.vocational_qualification IN ('master_technician', 'bachelor', 'master_university', 'doctorate')
+                   THEN '5-8'
+               WHEN pe.vocational_qualification = 'apprenticeship' OR pe.school_qualification IN ('entrance_uas', 'abitur')
+                   THEN '3-4'
+               WHEN pe.school_qualification IN ('none', 'special_school', 'lower_secondary', 'intermediate')
+                   THEN '0-2'
+           END AS isced_group,
+           CASE pe.gender WHEN 'female' THEN 'women' WHEN 'male' THEN 'men'
+                          WHEN 'diverse' THEN 'non_binary' ELSE 'not_stated' END AS gender_category,
+           -- upon leaving: the destination holds within 28 days after the ESF exit, otherwise `unbekannt`
+           CASE
+               WHEN pe.esf_exit_date IS NULL THEN NULL
+               WHEN pe.destination IS NULL THEN 'unknown'
+               WHEN pe.destination_start IS NULL OR pe.destination_start <= pe.esf_exit_date + 28 THEN pe.destination
+               ELSE 'unknown'
+           END AS destination_upon_leaving
+    FROM persons AS pe JOIN households_started AS h USING (household_id)
+    WHERE pe.is_esf_participant AND pe.esf_entry_date IS NOT NULL
+)
+SELECT w.*,
+       (w.gender IN ('female', 'male', 'diverse') AND w.birth_date IS NOT NULL
+        AND w.employment_status_entry IS NOT NULL AND w.isced_group IS NOT NULL) AS is_complete,
+       coalesce(w.employment_status_entry = 'unemployed' AND w.unemployed_since IS NOT NULL
+                AND w.unemployed_since <= (w.esf_entry_date - to_months(
+                        CASE WHEN w.age_at_entry < 25 THEN p.ltu_months_under_25 ELSE p.ltu_months_25_plus END))::DATE,
+                FALSE) AS is_long_term_unemployed,
+       coalesce(nullif(trim(w.citizenship), '') NOT IN (SELECT code FROM ref_eu27), FALSE) AS is_third_country,
+       coalesce(list_contains(p.rural_municipalities, w.municipality_ags), FALSE) AS is_rural
+FROM with_household AS w, period_params AS p;
+
+-- One row per participant and cycle (a person supported again in a later cycle counts in both cycles).
+CREATE OR REPLACE TEMP VIEW esf_participants AS
+SELECT * FROM esf_participant_records
+QUALIFY row_number() OVER (PARTITION BY person_id, project_cycle ORDER BY esf_entry_date, household_id) = 1;
+
+-- Participants entering in P: the cohort's participants (cycle) or ESF entry ∈ P (range); complete or not.
+CREATE OR REPLACE TEMP VIEW participants_entering_in_period AS
+SELECT ep.*
+FROM esf_participants AS ep, period_params AS p
+WHERE CASE WHEN p.report_kind = 'cycle' THEN ep.project_cycle = p.cycle_id
+           ELSE ep.esf_entry_date BETWEEN p.p_start AND p.p_end END;
+
+-- Participants leaving in P: the cohort's participants with an ESF exit (cycle) or ESF exit ∈ P (range).
+CREATE OR REPLACE TEMP VIEW participants_leaving_in_period AS
+SELECT ep.*
+FROM esf_participants AS ep, period_params AS p
+WHERE ep.esf_exit_date IS NOT NULL
+  AND CASE WHEN p.report_kind = 'cycle' THEN ep.project_cycle = p.cycle_id
+           ELSE ep.esf_exit_date BETWEEN p.p_start AND p.p_end END;
+
+-- Counted helps: a counted status and initiated inside the household's window (K05–K08, K16).
+CREATE OR REPLACE TEMP VIEW counted_helps AS
+SELECT hl.help_id, hl.household_id, hl.help_type, hl.help_status, hl.initiated_date,
+       help_type.group_code AS help_group
+FROM helps AS hl
+JOIN households_of_period AS h USING (household_id)
+LEFT JOIN ref_labels AS help_type ON help_type.list_name = 'help_type' AND help_type.code = hl.help_type
+CROSS JOIN period_params AS p
+WHERE list_contains(p.counted_help_statuses, hl.help_status)
+  AND hl.initiated_date BETWEEN h.window_start AND h.window_end;
+
+-- Contacts that took place, dated inside the household's window (K11, K12).
+CREATE OR REPLACE TEMP VIEW contacts_in_window AS
+SELECT c.contact_id, c.household_id, c.contact_type, c.contact_date
+FROM contacts AS c JOIN households_of_period AS h USING (household_id)
+WHERE c.took_place AND c.contact_date BETWEEN h.window_start AND h.window_end;
+
+-- Months of the report: every month of P and of any household window (K01, K06 by month).
+CREATE OR REPLACE TEMP VIEW report_months AS
+WITH bounds AS (
+    SELECT least(p.p_start, min(h.window_start)) AS first_day, greatest(p.p_end, max(h.window_end)) AS last_day
+    FROM period_params AS p LEFT JOIN households_of_period AS h ON TRUE
+    GROUP BY p.p_start, p.p_end
+), months AS (
+    SELECT unnest(generate_series(date_trunc('month', first_day), date_trunc('month', last_day),
+                                  INTERVAL 1 MONTH))::DATE AS month_start
+    FROM bounds
+)
+SELECT strftime(month_start, '%Y-%m') AS month,
+       month_start,
+       (month_start + INTERVAL 1 MONTH - INTERVAL 1 DAY)::DATE AS month_end,
+       row_number() OVER (ORDER BY month_start) AS month_order
+FROM months;
+
+-- Breakdown categories of every ESF indicator (esf_outputs.sql, esf_results.sql;
+-- non-binary is reported for ESF+ only).
+CREATE OR REPLACE TEMP VIEW esf_gender_categories AS
+SELECT * FROM (VALUES ('total', 'total', 0), ('gender', 'women', 1), ('gender', 'men', 2),
+                      ('gender', 'non_binary', 3)) AS g(dimension, category, cat_order);
