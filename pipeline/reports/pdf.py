@@ -1,0 +1,146 @@
+"""``project_report.pdf``: Sachbericht-style report (Jinja2 + WeasyPrint, PDF/A-3b, charts as inline SVG)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import jinja2
+
+from pipeline.reports import charts, timeseries
+from pipeline.reports.context import ReportContext, de_date, definitions, settings_notes
+from pipeline.reports.disclosure import Suppressed
+from pipeline.reports.figures import (
+    DIMENSION_LABELS,
+    GENDER_LABELS,
+    UNIT_LABELS,
+    breakdowns,
+    esf_table,
+    k_table,
+    public_key_figures,
+)
+from pipeline.reports.project_workbook import SEVERITY_LABELS, stale_notes
+from pipeline.reports.xlsx import atomic_write_bytes
+
+FILE_NAME = "project_report.pdf"
+TEMPLATES = Path(__file__).parent / "templates"
+HEADLINE_IDS = ("K01", "K02", "K03", "K05", "K06", "K09", "K10", "K17")
+
+
+def fmt_number(v, unit: str = "count", public: bool = False) -> str:
+    """German number formatting: 1.234 / 85,7 % / 12,3; suppressed cells show their symbol, empty shows '–'."""
+    if isinstance(v, Suppressed):
+        return str(v)
+    if v is None or (isinstance(v, float) and v != v):
+        return "–"
+    if isinstance(v, (dt.date, dt.datetime)):
+        return de_date(v)
+    if unit == "share":
+        s = f"{v * 100:,.0f} %" if public else f"{v * 100:,.1f} %"
+    elif unit == "count":
+        s = f"{v:,.0f}"
+    else:
+        s = f"{v:,.1f}"
+    return s.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["num"] = fmt_number
+    env.filters["de_date"] = de_date
+    return env
+
+
+def _destinations(ctx: ReportContext, con) -> list[tuple[str, int]]:
+    from pipeline import model
+
+    labels = model.label_lists()["destination"].labels
+    df = timeseries.destinations(con, ctx.config, ctx.period, ctx.result.data_state)
+    counts = dict(zip(df["destination"], df["n"], strict=True))
+    return [(label, int(counts.get(code, 0))) for code, label in labels.items()]
+
+
+def report_context(ctx: ReportContext, con) -> dict:
+    lk, rules, public = ctx.lk, ctx.rules, ctx.public
+    esf = esf_table(lk, ctx.funding_period, rules)
+    data: dict = {
+        "ctx": ctx,
+        "public": public,
+        "title": f"Sachbericht {ctx.project.name} – {ctx.period_label}",
+        "master": [(k, fmt_number(v) if isinstance(v, (dt.date, int, float)) and not isinstance(v, bool) else v)
+                   for k, v in ctx.master_data() if k not in ("Hinweis", "Periodenlogik")],
+        "footnote": rules.footnote(),
+        "esf": esf,
+        "esf_genders": [(g, GENDER_LABELS[g]) for g in esf.gender_columns],
+        "units": UNIT_LABELS,
+        "dims": DIMENSION_LABELS,
+        "settings": settings_notes(ctx.config),
+        "charts": {},
+        "coach": None,
+        "monthly": None,
+        "quality": None,
+    }
+    if public:
+        key = public_key_figures(lk, rules)
+        data["key_figures"] = key
+        data["headline"] = [r for r in key if r.id in HEADLINE_IDS]
+        data["indicators"] = []
+        data["breakdowns"] = []
+        data["definitions"] = definitions([r.id for r in key] + [r.id for r in esf.rows], ctx.config)
+        return data
+    rows = [r for r in k_table(lk, rules) if ctx.show_coach or r.id != "K18"]
+    data["indicators"] = rows
+    data["headline"] = [r for r in rows if r.id in HEADLINE_IDS]
+    bds = breakdowns(lk, rules, dims=("jobcenter_site", "household_type", "help_group", "exit_reason", "statistic"))
+    data["breakdowns"] = bds
+    data["definitions"] = definitions([r.id for r in rows] + [r.id for r in esf.rows], ctx.config)
+
+    monthly = timeseries.monthly(con, ctx.config, ctx.period, ctx.result.data_state)
+    data["monthly"] = monthly.to_dict("records")
+    if len(monthly):
+        data["charts"]["households"] = charts.households_over_time(
+            list(monthly["month"]), list(monthly["active"]), list(monthly["entries"]), list(monthly["exits"]))
+    helps = next((b for b in bds if b.id == "K06" and b.dimension == "help_group"), None)
+    if helps:
+        data["charts"]["help_groups"] = charts.horizontal_bars([r[0] for r in helps.rows], [r[3] for r in helps.rows],
+                                                               "Eingeleitete Hilfen")
+    dest = _destinations(ctx, con)
+    data["destinations"] = dest
+    if sum(n for _, n in dest):
+        data["charts"]["destinations"] = charts.horizontal_bars([d for d, _ in dest], [n for _, n in dest],
+                                                                "Teilnehmende (Verbleib bei Austritt)")
+    count_rows = [r for r in esf.rows if r.unit == "count" and r.id != "K02"]
+    if count_rows:
+        data["charts"]["esf_gender"] = charts.grouped_by_gender(
+            [r.id for r in count_rows],
+            {GENDER_LABELS[g]: [r.cells[g] for r in count_rows] for g in esf.gender_columns})
+    if ctx.show_coach:
+        data["coach"] = timeseries.by_coach(con, ctx.config, ctx.period, ctx.result.data_state).to_dict("records")
+    files = timeseries.ingest_summary(con)
+    probs = timeseries.problems_by_rule(con)
+    data["quality"] = {
+        "files": len(files),
+        "failed": int((files["status"] != "loaded").sum()) if len(files) else 0,
+        "rows_read": int(files["rows_read"].fillna(0).sum()) if len(files) else 0,
+        "rows_loaded": int(files["rows_loaded"].fillna(0).sum()) if len(files) else 0,
+        "rows_quarantined": int(files["rows_quarantined"].fillna(0).sum()) if len(files) else 0,
+        "by_severity": [(SEVERITY_LABELS.get(s, s), int(n)) for s, n in
+                        probs.groupby("severity", sort=False)["n"].sum().items()] if len(probs) else [],
+        "stale": stale_notes(ctx),
+    }
+    return data
+
+
+def render_html(ctx: ReportContext, con) -> str:
+    return _env().get_template("project_report.html.j2").render(**report_context(ctx, con))
+
+
+def write_pdf(ctx: ReportContext, con, out_dir: Path) -> Path:
+    import weasyprint
+
+    html = render_html(ctx, con)
+    doc = weasyprint.HTML(string=html, base_url=str(TEMPLATES))
+    pdf = doc.write_pdf(pdf_variant="pdf/a-3b",
+                        stylesheets=[weasyprint.CSS(filename=str(TEMPLATES / "report.css"))])
+    return atomic_write_bytes(pdf, out_dir / FILE_NAME)
