@@ -78,7 +78,8 @@ def archive_copy(path: Path, sha: str, archive: Path) -> Path:
 def inbox_files(inbox: Path) -> list[Path]:
     if not inbox.is_dir():
         return []
-    return sorted(p for p in inbox.iterdir() if not p.name.startswith("."))
+    # hidden folders (e.g. the generator's .generator/) are not exports; everything else is looked at
+    return sorted(p for p in inbox.iterdir() if not (p.name.startswith(".") and p.is_dir() and not p.is_symlink()))
 
 
 def _record_problem(

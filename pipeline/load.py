@@ -20,13 +20,19 @@ class Loaded:
     malformed_rows: list[int]
 
 
-def _read_csv_sql(decoded: DecodedFile, width: int) -> str:
+def _read_csv_sql(decoded: DecodedFile, width: int, rejects: bool = False) -> str:
     columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width))
     sep = decoded.separator.replace("'", "''")
+    # bad records go to a rejects table instead of raising: an error would abort the ingest transaction
+    opts = ", store_rejects=true, rejects_table='_rejects', rejects_scan='_rejects_scan'" if rejects else ""
     return (
         f"read_csv($path, delim='{sep}', quote='\"', escape='\"', header=true, auto_detect=false, "
-        f"columns={{{columns}}})"
+        f"max_line_size=16777216, columns={{{columns}}}{opts})"
     )
+
+
+class RejectedRecords(Exception):
+    """DuckDB rejected some records (field count, quoting): take the record-by-record path."""
 
 
 def insert_raw(
@@ -37,9 +43,12 @@ def insert_raw(
     q = (
         f"INSERT INTO raw_{table.name} (file_sha256, source_row, snapshot_date, {', '.join(cols)}, extra_columns) "
         f"SELECT $sha, row_number() OVER () + 1, $snap, {mapping.raw_select(table, hmap)} "
-        f"FROM {_read_csv_sql(decoded, len(decoded.headers))}"
+        f"FROM {_read_csv_sql(decoded, len(decoded.headers), rejects=True)}"
     )
+    con.execute("DROP TABLE IF EXISTS _rejects; DROP TABLE IF EXISTS _rejects_scan")
     con.execute(q, {"sha": sha, "snap": export.snapshot_date, "path": str(decoded.csv_path)})
+    if con.execute("SELECT count(*) FROM _rejects").fetchone()[0]:
+        raise RejectedRecords()
     return con.execute(f"SELECT count(*) FROM raw_{table.name} WHERE file_sha256 = ?", [sha]).fetchone()[0]
 
 
@@ -57,13 +66,13 @@ def load_file(
     hmap = mapping.map_headers(export.table, decoded.headers, remap)
     try:
         n = insert_raw(con, export, decoded, hmap, sha)
-    except (duckdb.InvalidInputException, duckdb.ConversionException):
+    except RejectedRecords:
         # wrong field counts or stray quotes: re-read record by record, keep every row
         discard_file(con, export.table.name, sha)
         decoded = read.normalise_records(decoded, workdir)
         try:
             n = insert_raw(con, export, decoded, hmap, sha)
-        except duckdb.Error:
+        except RejectedRecords:
             discard_file(con, export.table.name, sha)
             raise FileProblem(
                 "F01", "Datei kann nicht als CSV gelesen werden (Trennzeichen/Anführungszeichen)"

@@ -84,6 +84,10 @@ def detect_encoding(path: Path) -> str:
         dec = codecs.getincrementaldecoder("utf-8")("strict")
         try:
             while chunk := fh.read(CHUNK):
+                if b"\x00" in chunk:
+                    raise FileProblem(
+                        "F01", "Datei ist keine Textdatei (Binärdaten); bitte den CSV-Export erneut erzeugen"
+                    )
                 dec.decode(chunk)
             dec.decode(b"", final=True)
             return encoding
@@ -103,6 +107,15 @@ def detect_encoding(path: Path) -> str:
 def _first_line(path: Path, encoding: str) -> str:
     with path.open("r", encoding=encoding, newline="") as fh:
         return fh.readline(1 << 20)
+
+
+def _has_data_row(path: Path, encoding: str) -> bool:
+    with path.open("r", encoding=encoding, newline="") as fh:
+        fh.readline(1 << 20)
+        while line := fh.readline(1 << 20):
+            if line.strip():
+                return True
+    return False
 
 
 def detect_separator(header_line: str) -> str:
@@ -125,6 +138,12 @@ def decode_csv(path: Path, workdir: Path) -> DecodedFile:
         raise FileProblem("F03", "Keine Kopfzeile gefunden")
     sep = detect_separator(first)
     headers = _parse_header(first, sep)
+    if len(headers) > MAX_COLUMNS:
+        raise FileProblem("F08", f"Zu viele Spalten ({len(headers)}); erwartet höchstens {MAX_COLUMNS}")
+    if not _has_data_row(path, encoding):
+        raise FileProblem(
+            "F03", "Datei enthält nur die Kopfzeile, keine Datenzeilen; der bisherige Stand bleibt gültig"
+        )
     if encoding == "cp1252":
         out = workdir / (path.stem + ".utf8.csv")
         with path.open("r", encoding="cp1252", newline="") as src, out.open("w", encoding="utf-8", newline="") as dst:
@@ -206,6 +225,7 @@ def decode_xlsx(path: Path, workdir: Path) -> DecodedFile:
         width = len(headers)
         if width > MAX_COLUMNS:
             raise FileProblem("F08", f"Zu viele Spalten ({width})")
+        n = 0
         with out.open("w", encoding="utf-8", newline="") as dst:
             writer = csv.writer(dst, delimiter=";", quotechar='"', lineterminator="\n")
             writer.writerow(headers)
@@ -214,6 +234,9 @@ def decode_xlsx(path: Path, workdir: Path) -> DecodedFile:
                 if not any(cells):
                     continue
                 writer.writerow(cells + [""] * (width - len(cells)))
+                n += 1
+        if n == 0:
+            raise FileProblem("F03", "Tabellenblatt enthält nur die Kopfzeile, keine Datenzeilen")
     except FileProblem:
         raise
     except Exception:
