@@ -1,0 +1,249 @@
+"""Validation outputs: ``validation_report.xlsx`` (openpyxl) and offline Great Expectations Data Docs.
+
+Privacy: record ids and hashes only, never names or BG numbers; birth dates only as year; no values of
+special-category columns; input values that look like formulas are written as text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+import duckdb
+
+from pipeline import model
+from pipeline.validation import checks as chk
+from pipeline.validation import gx_engine
+from pipeline.validation.cross import files_in_force
+from pipeline.validation.row import GX_MAX_ROWS
+from pipeline.validation.rules import FORMULA_START, rules, sql_literal
+
+SEVERITY_DE = {"file_error": "Dateifehler", "row_error": "Zeilenfehler", "warning": "Warnung"}
+PROBLEM_HEADERS = [
+    ("Schweregrad", 14), ("Regel", 8), ("Regel (Titel)", 34), ("Tabelle", 16), ("Datei", 30), ("Zeile", 8),
+    ("Spalte", 26), ("Spalte (kanonisch)", 26), ("Wert", 24), ("Meldung", 90),
+]
+RECORD_ID_COLUMNS = {
+    "households": ["household_id"],
+    "persons": ["person_id", "household_id"],
+    "contacts": ["contact_id", "household_id", "person_id"],
+    "helps": ["help_id", "household_id", "person_id"],
+    "followups": ["person_id"],
+}
+
+
+def _latest_cross_run(con: duckdb.DuckDBPyConnection) -> str | None:
+    row = con.execute("SELECT run_id FROM problems WHERE rule_id LIKE 'X%' ORDER BY rowid DESC LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
+def select_problems(con: duckdb.DuckDBPyConnection, run_id: str | None = None, as_of: dt.date | None = None):
+    """Problems in force: row rules of the files in force, cross rules and file rules of the run (or latest)."""
+    shas = [s for v in files_in_force(con, as_of).values() for s in v]
+    sha_list = ", ".join(sql_literal(s) for s in shas) or "NULL"
+    cross_run = run_id or _latest_cross_run(con)
+    file_run = run_id or (con.execute("SELECT run_id FROM problems WHERE rule_id SIMILAR TO '[FW][0-9]+' "
+                                      "ORDER BY rowid DESC LIMIT 1").fetchone() or [None])[0]
+    return con.execute(
+        f"""SELECT severity, rule_id, table_name, file_name, source_row, column_name, value, message
+            FROM problems
+            WHERE (regexp_matches(rule_id, '^[RP]') AND file_sha256 IN ({sha_list}))
+               OR (rule_id LIKE 'X%' AND run_id IS NOT DISTINCT FROM ?)
+               OR (regexp_matches(rule_id, '^[FW]') AND run_id IS NOT DISTINCT FROM ?)
+            ORDER BY CASE severity WHEN 'file_error' THEN 0 WHEN 'row_error' THEN 1 ELSE 2 END,
+                     table_name, file_name, source_row, rule_id, column_name""",
+        [cross_run, file_run],
+    ).fetchall()
+
+
+def safe_value(table: str | None, column: str | None, value: object) -> object:
+    """A value as it may appear in an output (defence in depth over what validation stored)."""
+    if value is None:
+        return None
+    text = str(value)
+    tables = model.tables()
+    if table in tables and column:
+        try:
+            col = tables[table].column(column)
+        except KeyError:
+            col = None
+        if col is not None:
+            if col.special_category or col.type == "pseudonym":
+                return None
+            if col.date_kind == "birth":
+                m = re.fullmatch(r"\d{4}", text)
+                return text if m else None
+    if column in ("name_hash", "bg_number_hash", "first_name", "last_name", "jobcenter_bg_number"):
+        return None
+    return text
+
+
+def _put(ws, row: int, col: int, value: object) -> None:
+    """Write one cell; text starting like a formula stays text."""
+    cell = ws.cell(row=row, column=col, value=value)
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        cell.data_type = "s"
+
+
+def _sheet(wb, title: str, headers: list[tuple[str, int]], rows: list[list[object]]):
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    ws = wb.create_sheet(title[:31])
+    bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDE4EE")
+    for j, (name, width) in enumerate(headers, start=1):
+        cell = ws.cell(row=1, column=j, value=name)
+        cell.font, cell.fill = bold, fill
+        ws.column_dimensions[get_column_letter(j)].width = width
+    for i, values in enumerate(rows, start=2):
+        for j, v in enumerate(values, start=1):
+            _put(ws, i, j, v)
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(len(rows) + 1, 1)}"
+    return ws
+
+
+def write_workbook(con: duckdb.DuckDBPyConnection, path: Path, run_id: str | None = None,
+                   as_of: dt.date | None = None) -> Path:
+    """``validation_report.xlsx``: problems, summary by table and rule, quarantined rows per table."""
+    from openpyxl import Workbook
+
+    tables, catalogue = model.tables(), rules()
+    problems = select_problems(con, run_id, as_of)
+    wb = Workbook()
+    wb.remove(wb.active)
+
+    def header_of(table, column):
+        try:
+            return tables[table].column(column).header
+        except KeyError:
+            return column
+
+    rows = []
+    for sev, rid, table, fname, srow, column, value, message in problems:
+        rows.append([
+            SEVERITY_DE.get(sev, sev), rid, catalogue[rid].title if rid in catalogue else "",
+            tables[table].label if table in tables else table, fname, srow,
+            header_of(table, column) if column else None, column, safe_value(table, column, value), message,
+        ])
+    summary: dict[tuple, int] = {}
+    for sev, rid, table, *_ in problems:
+        key = (tables[table].label if table in tables else (table or ""), rid, sev)
+        summary[key] = summary.get(key, 0) + 1
+    sum_rows = [[t, rid, catalogue[rid].title if rid in catalogue else "", SEVERITY_DE.get(sev, sev), n]
+                for (t, rid, sev), n in sorted(summary.items())]
+    _sheet(wb, "Zusammenfassung", [("Tabelle", 18), ("Regel", 8), ("Regel (Titel)", 40), ("Schweregrad", 14),
+                                    ("Anzahl", 10)], sum_rows)
+    _sheet(wb, "Probleme", PROBLEM_HEADERS, rows)
+
+    in_force = files_in_force(con, as_of)
+    for name, table in tables.items():
+        ids = RECORD_ID_COLUMNS[name]
+        shas = ", ".join(sql_literal(s) for s in in_force.get(name, [])) or "NULL"
+        q = con.execute(
+            f"""SELECT f.file_name, c.source_row, {', '.join('c.' + i for i in ids)},
+                       string_agg(DISTINCT p.rule_id, ', ' ORDER BY p.rule_id),
+                       string_agg(p.message, ' | ' ORDER BY p.rule_id)
+                FROM core_{name} c JOIN ingest_files f USING (file_sha256)
+                LEFT JOIN problems p ON p.file_sha256 = c.file_sha256 AND p.source_row = c.source_row
+                     AND p.severity = 'row_error'
+                WHERE c.quarantined AND c.file_sha256 IN ({shas})
+                GROUP BY ALL ORDER BY 1, 2"""
+        ).fetchall()
+        headers = [("Datei", 30), ("Zeile", 8)] + [(table.column(i).header, 16) for i in ids]
+        headers += [("Regeln", 14), ("Meldungen", 100)]
+        _sheet(wb, f"Zurückgestellt {table.label}", headers, [list(r) for r in q])
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".validation_report.", suffix=".xlsx", dir=path.parent)
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+OFFLINE_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Arial,sans-serif;margin:1.5rem;color:#222;font-size:14px}
+table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;vertical-align:top}
+a{color:#0b5394}.hide,.d-none,.modal{display:none}code,pre{background:#f4f4f4;padding:0 .2rem}
+.alert-danger,.text-danger{color:#a00}.text-success{color:#070}nav{margin-bottom:1rem}
+"""
+
+
+def make_offline(docs_dir: Path) -> None:
+    """Strip CDN stylesheets/scripts from every page and inline a small stylesheet instead."""
+    link_re = re.compile(r"<link[^>]+href=[\"']https?://[^>]*>", re.I)
+    script_re = re.compile(r"<script[^>]+src=[\"']https?://[^>]*>\s*</script>", re.I)
+    for page in docs_dir.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        html = link_re.sub("", html)
+        html = script_re.sub("", html)
+        html = re.sub(r"<img[^>]+src=[\"']https?://[^>]*>", "", html, flags=re.I)
+        html = re.sub(r"url\(['\"]?https?://[^)]*\)", "none", html, flags=re.I)
+        html = re.sub(r"href=[\"']https?://[^\"']*[\"']", 'href="#"', html, flags=re.I)
+        html = html.replace("</head>", f"<style>{OFFLINE_CSS}</style></head>", 1)
+        page.write_text(html, encoding="utf-8")
+
+
+def write_data_docs(con: duckdb.DuckDBPyConnection, docs_dir: Path, as_of: dt.date | None = None,
+                    max_rows: int = GX_MAX_ROWS) -> Path:
+    """GX Data Docs of the row suites on the snapshots in force, without any observed values.
+
+    Files larger than ``max_rows`` are documented on their first ``max_rows`` rows (the full check ran in SQL).
+    """
+    gx, _ = gx_engine._gx()
+    from great_expectations.checkpoint import UpdateDataDocsAction
+
+    if docs_dir.exists():
+        shutil.rmtree(docs_dir)
+    docs_dir.mkdir(parents=True)
+    ctx = gx_engine.context()
+    ctx.add_data_docs_site(site_name="pipeline", site_config={
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    })
+    source = ctx.data_sources.add_pandas("pipeline")
+    fmt = {"result_format": "SUMMARY", "partial_unexpected_count": 0}
+    for name, shas in files_in_force(con, as_of).items():
+        table = model.tables()[name]
+        for sha in shas:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _vf AS {chk.frame_sql(table, sql_literal(sha))}")
+            snapshot = con.execute("SELECT max(snapshot_date) FROM _vf").fetchone()[0]
+            frame = con.execute(f"SELECT * FROM _vf ORDER BY source_row LIMIT {int(max_rows)}").df()
+            frame = gx_engine.add_derived(frame, table).drop(columns=["birth_date"], errors="ignore")
+            checks = [c for c in chk.checks_for(name) if c.rule_id != "R08"]  # R08 needs birth_date
+            suite = ctx.suites.add(gx_engine.build_suite(f"{name}_{snapshot:%Y%m%d}", checks, snapshot))
+            batch_def = source.add_dataframe_asset(f"{name}_{snapshot:%Y%m%d}").add_batch_definition_whole_dataframe(
+                "whole")
+            vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=f"{name}_{snapshot:%Y%m%d}",
+                                                                        data=batch_def, suite=suite))
+            cp = ctx.checkpoints.add(gx.Checkpoint(name=f"cp_{name}_{snapshot:%Y%m%d}", validation_definitions=[vd],
+                                                   actions=[UpdateDataDocsAction(name="docs")], result_format=fmt))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cp.run(batch_parameters={"dataframe": frame})
+    con.execute("DROP TABLE IF EXISTS _vf")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ctx.build_data_docs(site_names=["pipeline"])
+    make_offline(docs_dir)
+    return docs_dir
+
+
+def write_validation_outputs(con: duckdb.DuckDBPyConnection, out_dir: Path, run_id: str | None = None,
+                             as_of: dt.date | None = None) -> list[Path]:
+    """``validation_report.xlsx`` and ``data_docs/`` in ``out_dir``; returns the paths written."""
+    out_dir = Path(out_dir)
+    wb = write_workbook(con, out_dir / "validation_report.xlsx", run_id, as_of)
+    docs = write_data_docs(con, out_dir / "data_docs", as_of)
+    return [wb, docs / "index.html"]
