@@ -149,7 +149,7 @@ def typed_select(table: model.Table) -> str:
         elif t == "list":
             e = (
                 f"CASE WHEN NULLIF(trim({x}), '') IS NULL THEN NULL "
-                f"ELSE list_transform(string_split({x}, ','), e -> _m_{col.labels}[trim(e)]) END"
+                f"ELSE list_transform(string_split({x}, ','), lambda e: _m_{col.labels}[trim(e)]) END"
             )
         else:  # pragma: no cover - the model knows no other type
             raise ValueError(t)
