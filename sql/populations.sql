@@ -1,6 +1,7 @@
 -- populations.sql
--- Grain: one view per population of the report period P (indicators.md, "Terms used below"); one row per
--- household, person, participant (person × cycle), help or contact. Every indicator file reads these views.
+-- Grain: one temp table per population of the report period P (indicators.md, "Terms used below"); one row per
+-- household, person, participant (person × cycle), help or contact. Every indicator file reads these tables
+-- (materialised once per run, so the big contacts table is scanned once).
 -- Reads only: the temp views households, persons, contacts, helps, followups (clean rows in force),
 -- ref_labels, ref_eu27 and the one-row parameter table period_params (written by pipeline/indicators.py:
 -- report_kind 'cycle'|'range', cycle_id, p_start, p_end, data_state, capacity_start/_end, capacity_period_days,
@@ -21,12 +22,12 @@ CREATE OR REPLACE TEMP MACRO share(numerator, denominator) AS
     CASE WHEN denominator = 0 OR denominator IS NULL THEN NULL ELSE numerator::DOUBLE / denominator END;
 
 -- Households that started: `nicht angetreten` belongs to no population.
-CREATE OR REPLACE TEMP VIEW households_started AS
+CREATE OR REPLACE TEMP TABLE households_started AS
 SELECT * FROM households WHERE status IS DISTINCT FROM 'not_started';
 
 -- Households of P with their window: cycle report = the cohort, window [entry, exit or data state];
 -- range report = households active in P, window cut to P.
-CREATE OR REPLACE TEMP VIEW households_of_period AS
+CREATE OR REPLACE TEMP TABLE households_of_period AS
 WITH in_population AS (
     SELECT h.*,
            CASE WHEN p.report_kind = 'cycle' THEN h.entry_date
@@ -45,19 +46,19 @@ SELECT i.*,
 FROM in_population AS i, period_params AS p;
 
 -- Households ending in P: cohort households with an exit date (cycle) or exit ∈ P (range).
-CREATE OR REPLACE TEMP VIEW households_ending_in_period AS
+CREATE OR REPLACE TEMP TABLE households_ending_in_period AS
 SELECT h.*
 FROM households_of_period AS h, period_params AS p
 WHERE h.exit_date IS NOT NULL
   AND (p.report_kind = 'cycle' OR h.exit_date BETWEEN p.p_start AND p.p_end);
 
 -- Every person (any role) of a household of P, with the household's entry date.
-CREATE OR REPLACE TEMP VIEW persons_of_period_households AS
+CREATE OR REPLACE TEMP TABLE persons_of_period_households AS
 SELECT pe.*, h.entry_date AS household_entry_date
 FROM persons AS pe JOIN households_of_period AS h USING (household_id);
 
 -- Every ESF participant record of a started household, with the attributes the ESF indicators need.
-CREATE OR REPLACE TEMP VIEW esf_participant_records AS
+CREATE OR REPLACE TEMP TABLE esf_participant_records AS
 WITH with_household AS (
     SELECT pe.*,
            h.project_cycle, h.jobcenter_site, h.household_type, h.municipality_ags,
@@ -97,19 +98,19 @@ SELECT w.*,
 FROM with_household AS w, period_params AS p;
 
 -- One row per participant and cycle (a person supported again in a later cycle counts in both cycles).
-CREATE OR REPLACE TEMP VIEW esf_participants AS
+CREATE OR REPLACE TEMP TABLE esf_participants AS
 SELECT * FROM esf_participant_records
 QUALIFY row_number() OVER (PARTITION BY person_id, project_cycle ORDER BY esf_entry_date, household_id) = 1;
 
 -- Participants entering in P: the cohort's participants (cycle) or ESF entry ∈ P (range); complete or not.
-CREATE OR REPLACE TEMP VIEW participants_entering_in_period AS
+CREATE OR REPLACE TEMP TABLE participants_entering_in_period AS
 SELECT ep.*
 FROM esf_participants AS ep, period_params AS p
 WHERE CASE WHEN p.report_kind = 'cycle' THEN ep.project_cycle = p.cycle_id
            ELSE ep.esf_entry_date BETWEEN p.p_start AND p.p_end END;
 
 -- Participants leaving in P: the cohort's participants with an ESF exit (cycle) or ESF exit ∈ P (range).
-CREATE OR REPLACE TEMP VIEW participants_leaving_in_period AS
+CREATE OR REPLACE TEMP TABLE participants_leaving_in_period AS
 SELECT ep.*
 FROM esf_participants AS ep, period_params AS p
 WHERE ep.esf_exit_date IS NOT NULL
@@ -117,7 +118,7 @@ WHERE ep.esf_exit_date IS NOT NULL
            ELSE ep.esf_exit_date BETWEEN p.p_start AND p.p_end END;
 
 -- Counted helps: a counted status and initiated inside the household's window (K05–K08, K16).
-CREATE OR REPLACE TEMP VIEW counted_helps AS
+CREATE OR REPLACE TEMP TABLE counted_helps AS
 SELECT hl.help_id, hl.household_id, hl.help_type, hl.help_status, hl.initiated_date,
        help_type.group_code AS help_group
 FROM helps AS hl
@@ -128,13 +129,13 @@ WHERE list_contains(p.counted_help_statuses, hl.help_status)
   AND hl.initiated_date BETWEEN h.window_start AND h.window_end;
 
 -- Contacts that took place, dated inside the household's window (K11, K12).
-CREATE OR REPLACE TEMP VIEW contacts_in_window AS
+CREATE OR REPLACE TEMP TABLE contacts_in_window AS
 SELECT c.contact_id, c.household_id, c.contact_type, c.contact_date
 FROM contacts AS c JOIN households_of_period AS h USING (household_id)
 WHERE c.took_place AND c.contact_date BETWEEN h.window_start AND h.window_end;
 
 -- Months of the report: every month of P and of any household window (K01, K06 by month).
-CREATE OR REPLACE TEMP VIEW report_months AS
+CREATE OR REPLACE TEMP TABLE report_months AS
 WITH bounds AS (
     SELECT least(p.p_start, min(h.window_start)) AS first_day, greatest(p.p_end, max(h.window_end)) AS last_day
     FROM period_params AS p LEFT JOIN households_of_period AS h ON TRUE
@@ -152,6 +153,6 @@ FROM months;
 
 -- Breakdown categories of every ESF indicator (esf_outputs.sql, esf_results.sql;
 -- non-binary is reported for ESF+ only).
-CREATE OR REPLACE TEMP VIEW esf_gender_categories AS
+CREATE OR REPLACE TEMP TABLE esf_gender_categories AS
 SELECT * FROM (VALUES ('total', 'total', 0), ('gender', 'women', 1), ('gender', 'men', 2),
                       ('gender', 'non_binary', 3)) AS g(dimension, category, cat_order);

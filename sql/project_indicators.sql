@@ -6,23 +6,23 @@
 -- shares: numerator, denominator, value (NULL when the denominator is 0); ratios and medians: value only.
 
 -- Categories of the household breakdowns (K01, K05, K09), every label of the list.
-CREATE OR REPLACE TEMP VIEW household_breakdown_categories AS
+CREATE OR REPLACE TEMP TABLE household_breakdown_categories AS
 SELECT list_name AS dimension, code, label AS category, sort_order AS cat_order
 FROM ref_labels WHERE list_name IN ('jobcenter_site', 'household_type');
 
 -- Households of P, once per breakdown dimension.
-CREATE OR REPLACE TEMP VIEW households_of_period_by_category AS
+CREATE OR REPLACE TEMP TABLE households_of_period_by_category AS
 SELECT household_id, 'jobcenter_site' AS dimension, jobcenter_site AS code FROM households_of_period
 UNION ALL
 SELECT household_id, 'household_type' AS dimension, household_type AS code FROM households_of_period;
 
 -- K05 numerator households with their first counted help (K16).
-CREATE OR REPLACE TEMP VIEW households_with_counted_help AS
+CREATE OR REPLACE TEMP TABLE households_with_counted_help AS
 SELECT household_id, min(initiated_date) AS first_help_date, count(*) AS counted_helps
 FROM counted_helps GROUP BY household_id;
 
 -- Destination groups of K09 (measures) and K10 (integrations).
-CREATE OR REPLACE TEMP VIEW participants_leaving_outcomes AS
+CREATE OR REPLACE TEMP TABLE participants_leaving_outcomes AS
 SELECT person_id, project_cycle, household_id, jobcenter_site, household_type, exit_reason, employability_increased,
        destination_upon_leaving IN ('participation_16i', 'integration_16e', 'further_training_fbw', 'language_course',
                                     'jobcenter_measure_45', 'work_opportunity_16d') AS entered_measure,
@@ -30,7 +30,7 @@ SELECT person_id, project_cycle, household_id, jobcenter_site, household_type, e
            AS integrated
 FROM participants_leaving_in_period;
 
-CREATE OR REPLACE TEMP VIEW households_ending_with_measure AS
+CREATE OR REPLACE TEMP TABLE households_ending_with_measure AS
 SELECT h.household_id,
        coalesce(bool_or(r.destination_upon_leaving IN ('participation_16i', 'integration_16e', 'further_training_fbw',
                                                       'language_course', 'jobcenter_measure_45',

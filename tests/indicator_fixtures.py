@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import shutil
+import tempfile
 from pathlib import Path
 
 from pipeline import db, model
@@ -143,8 +145,19 @@ class Fixture:
                 )
 
 
+_TEMPLATE: list[Path] = []
+
+
 def open_db(tmp_path: Path):
-    return db.connect(tmp_path / "test.duckdb")
+    """A fresh database file in tmp_path (copied from a schema-only template: creating the schema is slow)."""
+    if not _TEMPLATE:
+        tmpl = Path(tempfile.mkdtemp(prefix="indicator-template-")) / "template.duckdb"
+        db.connect(tmpl).close()
+        _TEMPLATE.append(tmpl)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    target = tmp_path / "test.duckdb"
+    shutil.copyfile(_TEMPLATE[0], target)
+    return db.connect(target)
 
 
 def as_dict(result) -> dict[tuple[str, str, str], tuple]:
@@ -163,3 +176,16 @@ def value(result, indicator_id: str, dimension: str = "total", category: str = "
 
 def row(result, indicator_id: str, dimension: str = "total", category: str = "total") -> tuple:
     return as_dict(result)[(indicator_id, dimension, category)]
+
+
+def run(tmp_path: Path, fixture: Fixture, period: str, cfg: Config | None = None,
+        snapshot: dt.date = DEFAULT_SNAPSHOT, **kw):
+    """Load the fixture into a fresh database and compute the period's indicators."""
+    from pipeline.indicators import compute
+
+    con = open_db(tmp_path)
+    try:
+        fixture.load(con, snapshot, quarantined=kw.pop("quarantined", None))
+        return compute(con, cfg or config(), period, **kw)
+    finally:
+        con.close()
