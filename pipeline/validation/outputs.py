@@ -25,8 +25,16 @@ from pipeline.validation.rules import FORMULA_START, rules, sql_literal
 
 SEVERITY_DE = {"file_error": "Dateifehler", "row_error": "Zeilenfehler", "warning": "Warnung"}
 PROBLEM_HEADERS = [
-    ("Schweregrad", 14), ("Regel", 8), ("Regel (Titel)", 34), ("Tabelle", 16), ("Datei", 30), ("Zeile", 8),
-    ("Spalte", 26), ("Spalte (kanonisch)", 26), ("Wert", 24), ("Meldung", 90),
+    ("Schweregrad", 14),
+    ("Regel", 8),
+    ("Regel (Titel)", 34),
+    ("Tabelle", 16),
+    ("Datei", 30),
+    ("Zeile", 8),
+    ("Spalte", 26),
+    ("Spalte (kanonisch)", 26),
+    ("Wert", 24),
+    ("Meldung", 90),
 ]
 RECORD_ID_COLUMNS = {
     "households": ["household_id"],
@@ -47,8 +55,15 @@ def select_problems(con: duckdb.DuckDBPyConnection, run_id: str | None = None, a
     shas = [s for v in files_in_force(con, as_of).values() for s in v]
     sha_list = ", ".join(sql_literal(s) for s in shas) or "NULL"
     cross_run = run_id or _latest_cross_run(con)
-    file_run = run_id or (con.execute("SELECT run_id FROM problems WHERE rule_id SIMILAR TO '[FW][0-9]+' "
-                                      "ORDER BY rowid DESC LIMIT 1").fetchone() or [None])[0]
+    file_run = (
+        run_id
+        or (
+            con.execute(
+                "SELECT run_id FROM problems WHERE rule_id SIMILAR TO '[FW][0-9]+' ORDER BY rowid DESC LIMIT 1"
+            ).fetchone()
+            or [None]
+        )[0]
+    )
     return con.execute(
         f"""SELECT severity, rule_id, table_name, file_name, source_row, column_name, value, message
             FROM problems
@@ -108,8 +123,9 @@ def _sheet(wb, title: str, headers: list[tuple[str, int]], rows: list[list[objec
     return ws
 
 
-def write_workbook(con: duckdb.DuckDBPyConnection, path: Path, run_id: str | None = None,
-                   as_of: dt.date | None = None) -> Path:
+def write_workbook(
+    con: duckdb.DuckDBPyConnection, path: Path, run_id: str | None = None, as_of: dt.date | None = None
+) -> Path:
     """``validation_report.xlsx``: problems, summary by table and rule, quarantined rows per table."""
     from openpyxl import Workbook
 
@@ -126,19 +142,34 @@ def write_workbook(con: duckdb.DuckDBPyConnection, path: Path, run_id: str | Non
 
     rows = []
     for sev, rid, table, fname, srow, column, value, message in problems:
-        rows.append([
-            SEVERITY_DE.get(sev, sev), rid, catalogue[rid].title if rid in catalogue else "",
-            tables[table].label if table in tables else table, fname, srow,
-            header_of(table, column) if column else None, column, safe_value(table, column, value), message,
-        ])
+        rows.append(
+            [
+                SEVERITY_DE.get(sev, sev),
+                rid,
+                catalogue[rid].title if rid in catalogue else "",
+                tables[table].label if table in tables else table,
+                fname,
+                srow,
+                header_of(table, column) if column else None,
+                column,
+                safe_value(table, column, value),
+                message,
+            ]
+        )
     summary: dict[tuple, int] = {}
     for sev, rid, table, *_ in problems:
         key = (tables[table].label if table in tables else (table or ""), rid, sev)
         summary[key] = summary.get(key, 0) + 1
-    sum_rows = [[t, rid, catalogue[rid].title if rid in catalogue else "", SEVERITY_DE.get(sev, sev), n]
-                for (t, rid, sev), n in sorted(summary.items())]
-    _sheet(wb, "Zusammenfassung", [("Tabelle", 18), ("Regel", 8), ("Regel (Titel)", 40), ("Schweregrad", 14),
-                                    ("Anzahl", 10)], sum_rows)
+    sum_rows = [
+        [t, rid, catalogue[rid].title if rid in catalogue else "", SEVERITY_DE.get(sev, sev), n]
+        for (t, rid, sev), n in sorted(summary.items())
+    ]
+    _sheet(
+        wb,
+        "Zusammenfassung",
+        [("Tabelle", 18), ("Regel", 8), ("Regel (Titel)", 40), ("Schweregrad", 14), ("Anzahl", 10)],
+        sum_rows,
+    )
     _sheet(wb, "Probleme", PROBLEM_HEADERS, rows)
 
     in_force = files_in_force(con, as_of)
@@ -146,7 +177,7 @@ def write_workbook(con: duckdb.DuckDBPyConnection, path: Path, run_id: str | Non
         ids = RECORD_ID_COLUMNS[name]
         shas = ", ".join(sql_literal(s) for s in in_force.get(name, [])) or "NULL"
         q = con.execute(
-            f"""SELECT f.file_name, c.source_row, {', '.join('c.' + i for i in ids)},
+            f"""SELECT f.file_name, c.source_row, {", ".join("c." + i for i in ids)},
                        string_agg(DISTINCT p.rule_id, ', ' ORDER BY p.rule_id),
                        string_agg(p.message, ' | ' ORDER BY p.rule_id)
                 FROM core_{name} c JOIN ingest_files f USING (file_sha256)
@@ -194,8 +225,9 @@ def make_offline(docs_dir: Path) -> None:
         page.write_text(html, encoding="utf-8")
 
 
-def write_data_docs(con: duckdb.DuckDBPyConnection, docs_dir: Path, as_of: dt.date | None = None,
-                    max_rows: int = GX_MAX_ROWS) -> Path:
+def write_data_docs(
+    con: duckdb.DuckDBPyConnection, docs_dir: Path, as_of: dt.date | None = None, max_rows: int = GX_MAX_ROWS
+) -> Path:
     """GX Data Docs of the row suites on the snapshots in force, without any observed values.
 
     Files larger than ``max_rows`` are documented on their first ``max_rows`` rows (the full check ran in SQL).
@@ -207,11 +239,14 @@ def write_data_docs(con: duckdb.DuckDBPyConnection, docs_dir: Path, as_of: dt.da
         shutil.rmtree(docs_dir)
     docs_dir.mkdir(parents=True)
     ctx = gx_engine.context()
-    ctx.add_data_docs_site(site_name="pipeline", site_config={
-        "class_name": "SiteBuilder",
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-    })
+    ctx.add_data_docs_site(
+        site_name="pipeline",
+        site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
     source = ctx.data_sources.add_pandas("pipeline")
     fmt = {"result_format": "SUMMARY", "partial_unexpected_count": 0}
     for name, shas in files_in_force(con, as_of).items():
@@ -224,11 +259,19 @@ def write_data_docs(con: duckdb.DuckDBPyConnection, docs_dir: Path, as_of: dt.da
             checks = [c for c in chk.checks_for(name) if c.rule_id != "R08"]  # R08 needs birth_date
             suite = ctx.suites.add(gx_engine.build_suite(f"{name}_{snapshot:%Y%m%d}", checks, snapshot))
             batch_def = source.add_dataframe_asset(f"{name}_{snapshot:%Y%m%d}").add_batch_definition_whole_dataframe(
-                "whole")
-            vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=f"{name}_{snapshot:%Y%m%d}",
-                                                                        data=batch_def, suite=suite))
-            cp = ctx.checkpoints.add(gx.Checkpoint(name=f"cp_{name}_{snapshot:%Y%m%d}", validation_definitions=[vd],
-                                                   actions=[UpdateDataDocsAction(name="docs")], result_format=fmt))
+                "whole"
+            )
+            vd = ctx.validation_definitions.add(
+                gx.ValidationDefinition(name=f"{name}_{snapshot:%Y%m%d}", data=batch_def, suite=suite)
+            )
+            cp = ctx.checkpoints.add(
+                gx.Checkpoint(
+                    name=f"cp_{name}_{snapshot:%Y%m%d}",
+                    validation_definitions=[vd],
+                    actions=[UpdateDataDocsAction(name="docs")],
+                    result_format=fmt,
+                )
+            )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 cp.run(batch_parameters={"dataframe": frame})
@@ -240,8 +283,9 @@ def write_data_docs(con: duckdb.DuckDBPyConnection, docs_dir: Path, as_of: dt.da
     return docs_dir
 
 
-def write_validation_outputs(con: duckdb.DuckDBPyConnection, out_dir: Path, run_id: str | None = None,
-                             as_of: dt.date | None = None) -> list[Path]:
+def write_validation_outputs(
+    con: duckdb.DuckDBPyConnection, out_dir: Path, run_id: str | None = None, as_of: dt.date | None = None
+) -> list[Path]:
     """``validation_report.xlsx`` and ``data_docs/`` in ``out_dir``; returns the paths written."""
     out_dir = Path(out_dir)
     wb = write_workbook(con, out_dir / "validation_report.xlsx", run_id, as_of)
