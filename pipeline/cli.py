@@ -373,6 +373,65 @@ def demo_cmd(
     run_pipeline(demo_cfg, period, None, quiet)
 
 
+@app.command("retention")
+@_friendly
+def retention_cmd(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="nur anzeigen, nichts löschen")] = False,
+    db: DbOpt = None,
+    config: ConfigOpt = Path("config.toml"),
+    quiet: QuietOpt = False,
+) -> None:
+    """Daten löschen, deren Aufbewahrungsfrist (je Förderperiode) abgelaufen ist."""
+    from pipeline import db as database
+    from pipeline import retention
+    from pipeline.lock import exclusive
+
+    cfg = _config(config, db=db)
+    with exclusive(cfg.database):
+        con = database.connect(cfg.database)
+        try:
+            rep = retention.purge(con, cfg, dry_run=dry_run)
+        finally:
+            con.close()
+    verb = "würde löschen" if dry_run else "gelöscht"
+    stdout.print(f"Zyklen mit abgelaufener Aufbewahrung: {', '.join(rep.cycles) or 'keine'}")
+    for fp, why in rep.kept_because.items():
+        stdout.print(f"  {fp}: {why}")
+    stdout.print(
+        f"Zeilen {verb}: {sum(rep.rows_deleted.values())}; Archivdateien {verb}: "
+        f"{rep.archive_files_deleted}; Löschersuchen erledigt: {rep.persons_erased}"
+    )
+
+
+@app.command("erase")
+@_friendly
+def erase_cmd(
+    person_id: Annotated[str, typer.Option("--person-id", help="Person-ID (pseudonym) der betroffenen Person")],
+    note: Annotated[str, typer.Option(help="Vermerk zum Ersuchen (ohne Namen)")] = "",
+    db: DbOpt = None,
+    config: ConfigOpt = Path("config.toml"),
+) -> None:
+    """Löschersuchen erfassen: Verarbeitung sofort einschränken, Löschung mit Ablauf der Aufbewahrung."""
+    from pipeline import db as database
+    from pipeline import retention
+    from pipeline.lock import exclusive
+
+    cfg = _config(config, db=db)
+    with exclusive(cfg.database):
+        con = database.connect(cfg.database)
+        try:
+            ok = retention.request_erasure(con, person_id, note)
+        finally:
+            con.close()
+    if not ok:
+        raise UserError(f"Person-ID {person_id!r} ist nicht in der Datenbank; nichts erfasst.")
+    stdout.print(
+        f"Löschersuchen für {person_id} erfasst. Die Person ist ab sofort von Auswertungen für Analysten "
+        "ausgenommen (Art. 18 DSGVO); ihre Daten werden mit Ablauf der Aufbewahrungsfrist gelöscht "
+        "(Art. 17 Abs. 3 lit. b DSGVO: ESF-Nachweispflicht). Mit 'esf-pipeline retention' ausführen."
+    )
+
+
 def main() -> None:
     app()
 
