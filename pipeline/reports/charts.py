@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 
 import matplotlib
 
 matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 matplotlib.rcParams["svg.fonttype"] = "none"  # keep text as text: the PDF embeds DejaVu, umlauts stay searchable
 matplotlib.rcParams["font.family"] = "DejaVu Sans"
@@ -17,10 +19,18 @@ matplotlib.rcParams["svg.hashsalt"] = "esf-pipeline"  # stable ids: same data â‡
 COLOURS = ["#1F4E79", "#C55A11", "#548235", "#7F6000", "#7030A0", "#2E75B6", "#A5A5A5"]
 
 
-def _svg(fig: Figure) -> str:
+def _svg(fig: Figure, prefix: str) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    return buf.getvalue()
+    svg = buf.getvalue()
+    # drop the fixed size of the root element: the viewBox keeps the ratio and CSS scales it to the column
+    head, sep, rest = svg.partition("<svg ")
+    tag, gt, body = rest.partition(">")
+    tag = re.sub(r'\s(width|height)="[^"]*"', "", tag)
+    # ids are unique per SVG only; several charts in one HTML page need a prefix each
+    body = re.sub(r'id="([^"]+)"', rf'id="{prefix}-\1"', body)
+    body = body.replace("url(#", f"url(#{prefix}-").replace('href="#', f'href="#{prefix}-')
+    return head + sep + tag + gt + body
 
 
 def _figure(width: float = 7.0, height: float = 3.0) -> tuple[Figure, object]:
@@ -43,11 +53,13 @@ def households_over_time(months: Sequence[str], active: Sequence[float], entries
     step = max(1, len(months) // 12)
     ax.set_xticks(list(x)[::step], [m[5:] + "/" + m[2:4] for m in months][::step], fontsize=8)
     ax.set_ylabel("Bedarfsgemeinschaften")
-    ax.legend(frameon=False, fontsize=8, ncols=3, loc="upper left")
-    return _svg(fig)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(frameon=False, fontsize=8, ncols=3, loc="lower left", bbox_to_anchor=(0, 1.0))
+    return _svg(fig, "households")
 
 
-def horizontal_bars(labels: Sequence[str], values: Sequence[float], xlabel: str, percent: bool = False) -> str:
+def horizontal_bars(labels: Sequence[str], values: Sequence[float], xlabel: str, percent: bool = False,
+                    name: str = "bars") -> str:
     """One bar per category (help groups, destinations upon leaving)."""
     fig, ax = _figure(7.0, 0.35 * max(len(labels), 3) + 0.8)
     ax.grid(axis="y", visible=False)
@@ -57,11 +69,13 @@ def horizontal_bars(labels: Sequence[str], values: Sequence[float], xlabel: str,
     ax.barh(y, vals, color=COLOURS[0])
     ax.set_yticks(y, list(labels), fontsize=8)
     ax.set_xlabel(xlabel)
+    if not percent:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     top = max(vals) if vals and max(vals) > 0 else 1
     for yi, v in zip(y, vals, strict=True):
         ax.text(v + top * 0.01, yi, f"{v:.0%}" if percent else f"{v:g}", va="center", fontsize=8)
     ax.set_xlim(0, top * 1.12)
-    return _svg(fig)
+    return _svg(fig, name)
 
 
 def grouped_by_gender(labels: Sequence[str], series: dict[str, Sequence[float]]) -> str:
@@ -75,5 +89,6 @@ def grouped_by_gender(labels: Sequence[str], series: dict[str, Sequence[float]])
                color=COLOURS[k % len(COLOURS)], label=name)
     ax.set_xticks(list(x), list(labels), fontsize=7, rotation=60, ha="right")
     ax.set_ylabel("Teilnehmende")
-    ax.legend(frameon=False, fontsize=8, ncols=n)
-    return _svg(fig)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(frameon=False, fontsize=8, ncols=n, loc="lower left", bbox_to_anchor=(0, 1.0))
+    return _svg(fig, "gender")

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 
 from pipeline.reports import charts, timeseries
 from pipeline.reports.context import ReportContext, de_date, definitions, settings_notes
@@ -27,21 +28,28 @@ TEMPLATES = Path(__file__).parent / "templates"
 HEADLINE_IDS = ("K01", "K02", "K03", "K05", "K06", "K09", "K10", "K17")
 
 
-def fmt_number(v, unit: str = "count", public: bool = False) -> str:
+def fmt_number(v, unit: str = "count", public: bool = False, empty: str = "–") -> str:
     """German number formatting: 1.234 / 85,7 % / 12,3; suppressed cells show their symbol, empty shows '–'."""
     if isinstance(v, Suppressed):
         return str(v)
     if v is None or (isinstance(v, float) and v != v):
-        return "–"
+        return empty
     if isinstance(v, (dt.date, dt.datetime)):
         return de_date(v)
     if unit == "share":
         s = f"{v * 100:,.0f} %" if public else f"{v * 100:,.1f} %"
-    elif unit == "count":
+    elif unit == "count" and float(v).is_integer():
         s = f"{v:,.0f}"
     else:
         s = f"{v:,.1f}"
     return s.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+
+
+def css_string(text: str) -> str:
+    """Text for a CSS string literal (page headers): quotes and backslashes escaped, no line breaks."""
+    text = " ".join(str(text).split()).replace("\\", "\\\\").replace('"', '\\"')
+    # raw text inside <style>: no HTML escaping, but never a tag
+    return Markup(text.replace("<", "\\3c ").replace(">", "\\3e "))
 
 
 def _env() -> jinja2.Environment:
@@ -49,6 +57,7 @@ def _env() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = fmt_number
     env.filters["de_date"] = de_date
+    env.filters["css_string"] = css_string
     return env
 
 
@@ -104,12 +113,14 @@ def report_context(ctx: ReportContext, con) -> dict:
     helps = next((b for b in bds if b.id == "K06" and b.dimension == "help_group"), None)
     if helps:
         data["charts"]["help_groups"] = charts.horizontal_bars([r[0] for r in helps.rows], [r[3] for r in helps.rows],
-                                                               "Eingeleitete Hilfen")
+                                                               "Eingeleitete Hilfen", name="helps")
     dest = _destinations(ctx, con)
     data["destinations"] = dest
-    if sum(n for _, n in dest):
-        data["charts"]["destinations"] = charts.horizontal_bars([d for d, _ in dest], [n for _, n in dest],
-                                                                "Teilnehmende (Verbleib bei Austritt)")
+    shown = [(d, n) for d, n in dest if n]
+    if shown:
+        data["charts"]["destinations"] = charts.horizontal_bars([d for d, _ in shown], [n for _, n in shown],
+                                                                "Teilnehmende (Verbleib bei Austritt)",
+                                                                name="destinations")
     count_rows = [r for r in esf.rows if r.unit == "count" and r.id != "K02"]
     if count_rows:
         data["charts"]["esf_gender"] = charts.grouped_by_gender(

@@ -1,0 +1,170 @@
+"""End to end: real compute() on the tiny database, all three audiences rendered once per module.
+
+Checks: every figure of both workbooks equals the result table; LibreOffice converts each workbook without
+error; the PDF has the key figures, umlauts, page numbers and PDF/A-3b metadata.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import zlib
+
+import openpyxl
+import pandas as pd
+import pytest
+from test_reports import CONFIG, cells_by_id, make_db, sheet_rows
+
+from pipeline import indicators
+from pipeline.config import load_config
+from pipeline.reports import render_reports
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    base = tmp_path_factory.mktemp("reports")
+    config = load_config(CONFIG)
+    con = make_db(base / "t.duckdb")
+    out = {}
+    for audience in ("foerdergeber", "intern", "oeffentlich"):
+        result = indicators.compute(con, config, "2024", audience=audience)
+        paths = render_reports(con, config, result, audience, base / audience)
+        out[audience] = (result, {p.name: p for p in paths})
+    con.close()
+    return out
+
+
+def _exact(table, ind, dim="total", cat="total", col="value"):
+    sel = table[(table.indicator_id == ind) & (table.dimension == dim) & (table.category == cat)]
+    assert len(sel) == 1, (ind, dim, cat)
+    v = sel.iloc[0][col]
+    return None if pd.isna(v) else float(v)
+
+
+def _same(cell, expected):
+    if expected is None:
+        return cell is None
+    return cell is not None and abs(float(cell) - expected) < 1e-9
+
+
+def test_project_workbook_equals_result_table(rendered):
+    result, files = rendered["foerdergeber"]
+    wb = openpyxl.load_workbook(files["project_report.xlsx"])
+    t = result.table
+    ind = cells_by_id(wb["Indikatoren"])
+    k_ids = [i for i in t.indicator_id.unique() if i.startswith("K")]
+    assert list(ind) == k_ids  # every K indicator in catalogue order, K18 not (foerdergeber)
+    for i, row in ind.items():
+        assert _same(row["Wert"], _exact(t, i)), i
+        assert _same(row["Nenner"], _exact(t, i, col="denominator")), i
+        assert _same(row["Zähler"], _exact(t, i, col="numerator")), i
+    # every breakdown row of a K indicator appears once with the same value
+    bd = sheet_rows(wb["Aufschlüsselungen"])
+    expected = t[t.indicator_id.str.startswith("K") & ~t.dimension.isin(["total", "keine_angabe"])]
+    assert len(bd) == len(expected)
+    for row, (_, e) in zip(bd, expected.iterrows(), strict=True):
+        assert row["Kennung"] == e.indicator_id
+        assert _same(row["Wert"], _exact(t, e.indicator_id, e.dimension, e.category)), (e.indicator_id, e.category)
+
+
+def test_esf_submission_equals_result_table(rendered):
+    result, files = rendered["foerdergeber"]
+    t = result.table
+    ws = openpyxl.load_workbook(files["esf_submission.xlsx"])["ESF-Indikatoren"]
+    got = cells_by_id(ws)
+    esf_ids = [i for i in t.indicator_id.unique() if i.startswith("EE")]
+    assert list(got) == esf_ids
+    for i, row in got.items():
+        col = "numerator"
+        assert _same(row["Insgesamt (Anzahl)"], _exact(t, i, col=col)), i
+        for g, h in (("women", "Frauen"), ("men", "Männer"), ("non_binary", "divers")):
+            assert _same(row[f"{h} (Anzahl)"], _exact(t, i, "gender", g, col)), (i, g)
+
+
+def test_intern_has_k18_and_coaches_public_has_key_figures_only(rendered):
+    wb = openpyxl.load_workbook(rendered["intern"][1]["project_report.xlsx"])
+    assert "K18" in cells_by_id(wb["Indikatoren"]) and "Coaches" in wb.sheetnames
+    pub = openpyxl.load_workbook(rendered["oeffentlich"][1]["project_report.xlsx"])
+    assert pub.sheetnames == ["Deckblatt", "Kennzahlen", "Definitionen"]
+    ids = list(cells_by_id(pub["Kennzahlen"]))
+    assert "K18" not in ids and "K01" in ids and len(ids) <= 12
+
+
+def test_libreoffice_converts_every_workbook(rendered, tmp_path):
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        pytest.skip("LibreOffice not installed")
+    # one LibreOffice start for all workbooks (same names per audience: copy under unique names first)
+    src = tmp_path / "src"
+    src.mkdir()
+    files = []
+    for aud, (_, paths) in rendered.items():
+        for name, p in paths.items():
+            if name.endswith(".xlsx"):
+                files.append(shutil.copy(p, src / f"{aud}_{name}"))
+    out = tmp_path / "pdf"
+    proc = subprocess.run(
+        [soffice, f"-env:UserInstallation=file://{tmp_path}/lo-profile", "--headless", "--convert-to", "pdf",
+         "--outdir", str(out), *map(str, files)],
+        capture_output=True, text=True, timeout=180, env={**os.environ, "HOME": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    for f in files:
+        pdf = out / (os.path.basename(f)[: -len(".xlsx")] + ".pdf")
+        assert pdf.is_file() and pdf.stat().st_size > 1000, (f, proc.stdout, proc.stderr)
+
+
+def _inflated(raw: bytes) -> bytes:
+    """The PDF with every Flate stream decompressed appended (to find catalog entries in object streams)."""
+    parts = [raw]
+    for m in re.finditer(rb"stream\r?\n(.*?)endstream", raw, re.S):
+        try:
+            parts.append(zlib.decompress(m.group(1)))
+        except zlib.error:
+            pass
+    return b"\n".join(parts)
+
+
+def _pdftext(path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_pdf_text_figures_umlauts_and_page_numbers(rendered, tmp_path):
+    result, files = rendered["foerdergeber"]
+    pdf = files["project_report.pdf"]
+    text = _pdftext(pdf)
+    for word in ("Männer", "Maßnahme", "Gefördert durch die Europäische Union / Europäischer Sozialfonds Plus",
+                 "Datenstand", "31.12.2024", "Anhang A: Definitionen", "Hinweise zur Datenqualität"):
+        assert word in text, word
+    pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(pdf)], capture_output=True,
+                                                             text=True).stdout).group(1))
+    assert f"Seite 2 von {pages}" in text
+    # key figures as printed: K01 = 3 BG; K05 = 2 of 3 = 66,7 %
+    assert _exact(result.table, "K01") == 3 and "66,7 %" in text
+    assert "Betreute BG je Coach" not in text  # K18 is internal
+    # the page renders to an image (poppler) without error
+    subprocess.run(["pdftoppm", "-r", "20", "-png", "-f", "1", "-l", "2", str(pdf), str(tmp_path / "p")], check=True)
+    assert len(list(tmp_path.glob("p-*.png"))) == 2
+
+
+def test_pdf_is_pdfa_with_metadata(rendered):
+    pdf = rendered["intern"][1]["project_report.pdf"]
+    raw = pdf.read_bytes()
+    xmp = subprocess.run(["pdfinfo", "-meta", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"pdfaid:part[^0-9]*3", xmp) and re.search(r"pdfaid:conformance[^A-Z]*B", xmp), xmp
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert "neue arbeit e.V." in info  # author = carrier
+    assert "Sachbericht BG-Coaching" in info
+    assert re.search(rb"/Lang\s*\(de\)", _inflated(raw))  # catalog language (in a compressed object stream)
+    text = _pdftext(pdf)
+    assert "Betreute BG je Coach-VZÄ" in text and "Aufschlüsselung nach Coach" in text
+
+
+def test_public_pdf_is_short_and_marked(rendered):
+    pdf = rendered["oeffentlich"][1]["project_report.pdf"]
+    text = _pdftext(pdf)
+    assert "Öffentlich" in text and "aus Gründen des Datenschutzes" in text
+    assert "Monatliche Zeitreihe" not in text
+    assert "Aufschlüsselung nach Coach" not in text and "C01" not in text
