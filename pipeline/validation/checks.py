@@ -142,8 +142,11 @@ def checks_for(table_name: str, cycles: tuple[str, ...] | None = None) -> list[C
         elif col.type == "list":
             allowed = sorted({model.normalise(lbl) for lbl in lists[col.labels].labels.values()})
             in_list = ", ".join(sql_literal(a) for a in allowed)
+            # Cheap pre-filter first: a list the mapper kept whole (one code per item) has no unknown item.
+            items = f"(length({raw}) - length(replace({raw}, ',', '')) + 1)"
             pred = (
-                f"{raw} IS NOT NULL AND len(list_filter(string_split({raw}, ','), "
+                f"{raw} IS NOT NULL AND ({n} IS NULL OR len({n}) <> {items}) "
+                f"AND len(list_filter(string_split({raw}, ','), "
                 f"lambda x: trim(x) <> '' AND {_norm_sql('x')} NOT IN ({in_list}))) > 0"
             )
             out.append(
