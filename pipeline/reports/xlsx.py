@@ -101,7 +101,9 @@ def add_table_sheet(wb: Workbook, table: SheetTable, project_name: str) -> Works
         c.fill = HEADER_FILL
         c.alignment = Alignment(wrap_text=True, vertical="top")
         ws.column_dimensions[get_column_letter(j)].width = col.width
+    ws.row_dimensions[header_row].height = row_height([c.header for c in table.columns], table.columns, wrap_all=True)
     for i, row in enumerate(table.rows, start=header_row + 1):
+        ws.row_dimensions[i].height = row_height(row, table.columns)
         fmts = table.row_formats[i - header_row - 1] if table.row_formats else {}
         for j, (col, value) in enumerate(zip(table.columns, row, strict=True), start=1):
             c = ws.cell(row=i, column=j)
@@ -122,6 +124,16 @@ def add_table_sheet(wb: Workbook, table: SheetTable, project_name: str) -> Works
     ws.print_title_rows = f"{header_row}:{header_row}"
     print_setup(ws, project_name)
     return ws
+
+
+def row_height(values: Sequence, columns: Sequence[Column], wrap_all: bool = False) -> float:
+    """Points for a row whose wrapped texts need several lines (neither Excel nor LibreOffice grow rows on open)."""
+    lines = 1
+    for col, v in zip(columns, values, strict=False):
+        if (col.wrap or wrap_all) and isinstance(v, str):
+            per_line = max(int(col.width * 1.1), 1)
+            lines = max(lines, sum(-(-max(len(part), 1) // per_line) for part in v.split("\n")))
+    return 15.0 * lines
 
 
 def add_key_value_sheet(wb: Workbook, sheet_name: str, title: str, pairs: list[tuple[str, object]],
