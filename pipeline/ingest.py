@@ -266,7 +266,7 @@ def _ingest_one(con, config: Config, path: Path, workdir: Path, run_id: str, val
             [sha, loaded.malformed_rows],
         )
     if validate is not None:
-        validate.validate_file(con, table, sha, run_id)
+        validate.validate_file(con, table, sha, run_id, cycles=[c.id for c in config.cycles])
     else:
         q = con.execute(
             f"SELECT count(*) FILTER (quarantined) FROM core_{table} WHERE file_sha256 = ?", [sha]
