@@ -25,6 +25,8 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="ESF-Berichtspipeline BG-Coaching")
 console = Console(stderr=True)
 stdout = Console()
+if not stdout.is_terminal:  # logs and CI: wide enough that file names are not cut
+    stdout = Console(width=160)
 
 ConfigOpt = Annotated[Path, typer.Option("--config", help="config.toml")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="keine Fortschrittsanzeige")]
@@ -109,7 +111,7 @@ def do_ingest(cfg: Config, quiet: bool, timings: dict) -> object:
 
 def _print_ingest(result) -> None:
     table = Table(title="Eingelesene Dateien", show_lines=False)
-    for col in ("Datei", "Tabelle", "Stand", "Status", "gelesen", "geladen", "Quarantäne", "Hinweis"):
+    for col in ("Datei", "Stand", "Status", "gelesen", "geladen", "Quarantäne", "Hinweis"):
         table.add_column(col)
     for f in result.files:
         status = {"loaded": "[green]geladen[/green]", "skipped": "bereits da", "failed": "[red]Fehler[/red]"}[f.status]
@@ -118,7 +120,6 @@ def _print_ingest(result) -> None:
             note = (note + " " if note else "") + f"{f.vanished} Datensätze fehlen ggü. Vorgänger"
         table.add_row(
             f.file_name,
-            f.table or "–",
             f"{f.snapshot_date:%d.%m.%Y}" if f.snapshot_date else "–",
             status,
             str(f.rows_read),
@@ -298,7 +299,12 @@ def _print_summary(result, period_dir: Path) -> None:
             continue
         v = row.iloc[0]["value"]
         ind = catalogue.get(ind_id)
-        text = "–" if v is None or v != v else (f"{v:.1%}" if ind.unit == "share" else f"{v:g}")
+        if v is None or v != v:
+            text = "–"
+        elif ind.unit == "share":
+            text = f"{v * 100:.1f} %".replace(".", ",")
+        else:
+            text = f"{v:g}".replace(".", ",")
         table.add_row(f"{ind_id} {ind.label}", text)
     stdout.print(table)
     stdout.print(f"Berichte: {period_dir}")
