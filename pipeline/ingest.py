@@ -170,7 +170,14 @@ def _ingest_one(con, config: Config, path: Path, workdir: Path, run_id: str, val
     table = export.table.name
     seen = con.execute("SELECT status FROM ingest_files WHERE file_sha256 = ?", [sha]).fetchone()
     if seen:
-        return FileOutcome(name, sha, table, export.snapshot_date, "skipped", message=f"bereits eingelesen ({seen[0]})")
+        return FileOutcome(
+            name,
+            sha,
+            table,
+            export.snapshot_date,
+            "skipped",
+            message="bereits eingelesen" if seen[0] == "loaded" else "bereits als fehlerhaft gemeldet",
+        )
     archived = archive_copy(path, sha, config.archive)
     outcome = FileOutcome(name, sha, table, export.snapshot_date, "failed")
     decoded = None
