@@ -247,29 +247,42 @@ def table(
     """One table as a pandas DataFrame, pseudonymous.
 
     ``name``: ``households``, ``persons``, ``contacts``, ``helps``, ``followups`` (clean rows of the snapshot in
-    force), ``quarantine`` (quarantined rows with their problems), ``problems`` (every finding ever recorded;
-    values of personal and special-category columns hidden, birth dates as year) or ``ingest_files``.
+    force), ``quarantine`` (quarantined rows with their problems), ``problems`` (every finding ever recorded,
+    ``in_force`` = of a file of a snapshot in force; values of personal and special-category columns hidden,
+    birth dates as year) or ``ingest_files``.
     Codes stay codes (``labels()`` has the German labels). No ``name_hash``/``bg_number_hash``; ``persons``
     has ``age_band_at_entry`` (full years at ESF entry, at household entry for non-participants) instead of
     ``birth_date``.
     """
     if name not in TABLES:
         raise ValueError(f"Unbekannte Tabelle {name!r}; erlaubt: {', '.join(TABLES)}")
+    as_of = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
+    params: dict = {}
     with connect(db, config, as_of) as con:
         if name == "problems":
             masked = ", ".join(f"'{c}'" for c in MASKED_VALUE_COLUMNS)
-            sql = f"""SELECT run_id, severity, rule_id, table_name, file_name, source_row, column_name,
-                        CASE WHEN column_name = 'birth_date'
-                                  THEN nullif(regexp_extract(value, '(\\d{{4}})', 1), '')
-                             WHEN column_name IN ({masked}) THEN NULL ELSE value END AS value, message
-                      FROM problems ORDER BY table_name, file_name, source_row, rule_id"""
+            # in_force: the finding belongs to a file of a snapshot in force (what the indicators read)
+            sql = f"""WITH in_force AS (
+                          SELECT f.file_sha256 FROM ingest_files AS f
+                          JOIN (SELECT table_name, max(snapshot_date) AS snapshot_date FROM ingest_files
+                                WHERE status = 'loaded' AND ($as_of IS NULL OR snapshot_date <= $as_of)
+                                GROUP BY table_name) AS s USING (table_name, snapshot_date)
+                          WHERE f.status = 'loaded')
+                      SELECT p.run_id, p.severity, p.rule_id, p.table_name, p.file_name, p.source_row,
+                        p.column_name,
+                        CASE WHEN p.column_name = 'birth_date'
+                                  THEN nullif(regexp_extract(p.value, '(\\d{{4}})', 1), '')
+                             WHEN p.column_name IN ({masked}) THEN NULL ELSE p.value END AS value, p.message,
+                        p.file_sha256 IN (SELECT file_sha256 FROM in_force) AS in_force
+                      FROM problems AS p ORDER BY p.table_name, p.file_name, p.source_row, p.rule_id"""
+            params = {"as_of": as_of}
         elif name == "ingest_files":
             sql = """SELECT file_sha256, file_name, table_name, snapshot_date, file_format, rows_read, rows_loaded,
                             rows_quarantined, status, message, run_id, ingested_at
                      FROM ingest_files ORDER BY table_name, snapshot_date"""
         else:
             sql = f"SELECT * FROM {name}"
-        df = con.execute(sql).df()
+        df = con.execute(sql, params).df()
     return df.drop(columns=[c for c in HIDDEN_COLUMNS if c in df.columns])
 
 

@@ -112,6 +112,9 @@ def test_quarantine_view_joins_rows_to_their_problems(cfg):
     assert r["source_row"] == 3  # header row 1, P001 row 2, P004 row 3
     assert r["value"] is None or pd.isna(r["value"]) or r["value"] == "1980"  # a birth date shows only its year
     assert set(q["record_id"]) == {"P004"}
+    problems = api.table("problems", config=cfg)
+    r03 = problems[problems["rule_id"] == "R03"]
+    assert list(r03["in_force"]) == [True] and list(r03["source_row"]) == [3]
 
 
 def test_connection_is_read_only_and_a_copy(cfg):
