@@ -1,0 +1,205 @@
+#!/usr/bin/env python
+"""Speed and scale benchmark of the pipeline (issue 7): ``make bench`` or ``python benchmarks/run.py``.
+
+For every size (households) it generates a seeded export set, then runs each step in a fresh subprocess so
+that wall time and peak memory (``ru_maxrss`` of that child, from ``os.wait4``) belong to that step alone:
+
+* ``generate``    synthetic exports (``pipeline.generate``) with a config whose cycles and places fit the size
+* ``ingest``      ``pipeline.ingest.ingest`` into a fresh database (read, map, load, validation per file and
+                  across tables); the child times the parts (decode, load, validation) from inside
+* ``scan``        the floor: DuckDB alone reading every input once (``read_csv`` into a table); Windows-1252
+                  files are transcoded and XLSX files converted to CSV first, timed separately
+* ``indicators``  ``indicators.compute`` for one cycle (the largest cohort)
+* ``reports``     ``render_reports`` for ``foerdergeber`` and ``intern``
+* ``pandas``      the baseline: K01, K05, K09, EECO01–EECO05 in plain pandas from the same files
+* ``e2e``         ``esf-pipeline run`` end to end (fresh database; sizes up to ``--e2e-max``)
+
+Results: ``<workdir>/results.json`` (merged across runs) and a Markdown report (``--results``, default
+``benchmarks/RESULTS.md``). Text below the line ``<!-- analysis -->`` of an existing report is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+STEPS = ("generate", "ingest", "scan", "indicators", "reports", "pandas", "e2e")
+DEFAULT_SIZES = (30, 3000, 30000, 100000)
+SEED = 7
+
+
+# --- parent: orchestration --------------------------------------------------------------------------
+
+
+def size_dir(workdir: Path, size: int) -> Path:
+    return workdir / f"n{size}"
+
+
+def run_child(step: str, size: int, workdir: Path, timeout: float) -> dict:
+    """Run one step in a fresh interpreter; wall time and peak RSS of exactly that process tree."""
+    d = size_dir(workdir, size)
+    d.mkdir(parents=True, exist_ok=True)
+    out_json = d / f"step_{step}.json"
+    out_json.unlink(missing_ok=True)
+    log = d / f"step_{step}.log"
+    if step == "e2e":
+        info = json.loads((d / "generate.json").read_text())
+        exe = Path(sys.executable).parent / "esf-pipeline"
+        cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "pipeline"]
+        cmd += ["run", "--period", info["cycle"], "--config", str(d / "config_e2e.toml"), "--quiet"]
+        _prepare_e2e(d)
+    else:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", step, "--size", str(size),
+               "--workdir", str(workdir)]
+    env = {**os.environ, "GX_ANALYTICS_ENABLED": "False", "PYTHONHASHSEED": "0"}
+    env.setdefault("ESF_PIPELINE_KEY", "benchmark-key-not-secret")
+    t0 = time.perf_counter()
+    with log.open("w") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        status, usage = _wait(proc, timeout)
+    wall = time.perf_counter() - t0
+    result = {"step": step, "size": size, "wall_s": round(wall, 3), "peak_mb": round(usage.ru_maxrss / 1024, 1),
+              "user_s": round(usage.ru_utime, 2), "sys_s": round(usage.ru_stime, 2), "exit": status,
+              "load_before": round(os.getloadavg()[0], 2)}
+    if status != 0:
+        tail = log.read_text(errors="replace").strip().splitlines()[-15:]
+        result["error"] = "\n".join(tail) or f"exit {status}"
+    elif out_json.exists():
+        result["inner"] = json.loads(out_json.read_text())
+    if step == "e2e" and status == 0:
+        result["inner"] = {"seconds": round(wall, 3)}
+    return result
+
+
+def _wait(proc: subprocess.Popen, timeout: float):
+    """os.wait4 on the child: its own rusage (peak RSS), not the parent's accumulated RUSAGE_CHILDREN."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return proc.returncode, usage
+        if time.monotonic() > deadline:
+            proc.kill()
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = -9
+            return -9, usage
+        time.sleep(0.02)
+
+
+def _prepare_e2e(d: Path) -> None:
+    for sub in ("e2e",):
+        shutil.rmtree(d / sub, ignore_errors=True)
+
+
+def machine() -> dict:
+    mem = ""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+
+    def ver(pkg: str) -> str:
+        try:
+            return metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            return "–"
+
+    return {
+        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "memory": mem,
+        "cpu": cpu,
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "duckdb": ver("duckdb"),
+        "pandas": ver("pandas"),
+        "openpyxl": ver("openpyxl"),
+        "great_expectations": ver("great-expectations"),
+        "when": dt.datetime.now().isoformat(timespec="seconds"),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)), help="households, comma-separated")
+    ap.add_argument("--workdir", type=Path, default=HERE / "work")
+    ap.add_argument("--steps", default=",".join(STEPS), help=f"subset of {','.join(STEPS)}")
+    ap.add_argument("--results", type=Path, default=HERE / "RESULTS.md", help="Markdown report to (re)write")
+    ap.add_argument("--e2e-max", type=int, default=3000, help="largest size for the end-to-end run")
+    ap.add_argument("--timeout", type=float, default=3600, help="seconds per step")
+    ap.add_argument("--fresh", action="store_true", help="forget results of earlier runs in the workdir")
+    ap.add_argument("--note", default="", help="remark stored with this run (e.g. other work on the machine)")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args.child:
+        from steps import run_step  # noqa: PLC0415 - benchmarks/ is on sys.path when run as a script
+
+        run_step(args.child, args.size, args.workdir.resolve())
+        return 0
+
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    steps = [s.strip() for s in args.steps.split(",") if s.strip()]
+    unknown = set(steps) - set(STEPS)
+    if unknown:
+        ap.error(f"unknown steps: {', '.join(sorted(unknown))}")
+    workdir = args.workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    store = workdir / "results.json"
+    results = {} if args.fresh or not store.exists() else json.loads(store.read_text())
+    results["machine"] = machine()
+    results.setdefault("sizes", {})
+    if args.note:
+        results["note"] = args.note
+    failed = False
+    for size in sizes:
+        key = str(size)
+        entry = results["sizes"].setdefault(key, {})
+        for step in STEPS:
+            if step not in steps or (step == "e2e" and size > args.e2e_max):
+                continue
+            if step != "generate" and not (size_dir(workdir, size) / "generate.json").exists():
+                print(f"n={size}: no generated data, skipping {step}", file=sys.stderr)
+                continue
+            print(f"n={size} {step} …", file=sys.stderr, flush=True)
+            res = run_child(step, size, workdir, args.timeout)
+            res["load_after"] = round(os.getloadavg()[0], 2)
+            entry[step] = res
+            failed |= res["exit"] != 0
+            msg = f"  {res['wall_s']:.2f} s, {res['peak_mb']:.0f} MB" + (" FAILED" if res["exit"] else "")
+            print(msg, file=sys.stderr, flush=True)
+            store.write_text(json.dumps(results, indent=1, default=str))
+    from report import write_markdown  # noqa: PLC0415
+
+    write_markdown(results, args.results)
+    print(f"results: {args.results}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
