@@ -155,7 +155,9 @@ def _pseudonymous_views(con: duckdb.DuckDBPyConnection, snaps: dict[str, dt.date
         f"""CREATE OR REPLACE TEMP VIEW persons AS
             SELECT {cols('persons', 'p')}, {_age_band_sql(age)} AS age_band_at_entry
             FROM core_persons AS p LEFT JOIN households AS h USING (household_id)
-            WHERE {in_force('persons', 'p')} AND NOT p.quarantined"""
+            WHERE {in_force('persons', 'p')} AND NOT p.quarantined
+            -- an open erasure request restricts processing (Art. 18 GDPR): hidden from analysts
+            AND p.person_id NOT IN (SELECT person_id FROM erasure_requests WHERE purged_at IS NULL)"""
     )
 
 

@@ -39,6 +39,8 @@ CREATE TABLE IF NOT EXISTS problems (
     run_id VARCHAR, severity VARCHAR,   -- file_error | row_error | warning
     rule_id VARCHAR, table_name VARCHAR, file_name VARCHAR, file_sha256 VARCHAR,
     source_row BIGINT, column_name VARCHAR, value VARCHAR, message VARCHAR);
+CREATE TABLE IF NOT EXISTS erasure_requests (
+    person_id VARCHAR, requested_at TIMESTAMP, note VARCHAR, purged_at TIMESTAMP);
 CREATE TABLE IF NOT EXISTS vanished_records (
     table_name VARCHAR, record_key VARCHAR, previous_snapshot DATE, snapshot_date DATE,
     file_sha256 VARCHAR);

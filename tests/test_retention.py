@@ -89,3 +89,13 @@ def test_erase_command_records_request_and_restricts(cfg):
     con.close()
     unknown = subprocess.run(cmd[:5] + ["NOPE"] + cmd[6:], capture_output=True, text=True)
     assert unknown.returncode == 1 and "nicht in der Datenbank" in unknown.stderr
+
+
+def test_erasure_request_hides_person_from_analyst_api(cfg):
+    from pipeline import api
+
+    con = db.connect(cfg.database)
+    assert retention.request_erasure(con, "P19")
+    con.close()
+    persons = api.table("persons", db=cfg.database, config=cfg)
+    assert sorted(persons["person_id"]) == ["P24"]
