@@ -355,7 +355,7 @@ def generate(
             final_rows = cc.rows
             if early is not None:
                 early_mask = cc.date_ord <= early.toordinal()
-                early_rows = [list(r) for r, m in zip(cc.rows, early_mask.tolist(), strict=True) if m]
+                early_rows = [r for r, m in zip(cc.rows, early_mask.tolist(), strict=True) if m]
                 csv_out[("contacts", early)].write(early_rows)
                 if not vanished_done and early_rows:
                     # one contact of the earlier snapshot is deleted in the tool before the final export

@@ -76,7 +76,7 @@ REMARKS = (
 
 @dataclass
 class ContactChunk:
-    rows: list[list[str]]  # all contacts up to the final snapshot, in file order (ids assigned)
+    rows: list  # tuples (a defect makes its row a list): contacts up to the final snapshot, in file order
     date_ord: np.ndarray  # contact date as proleptic ordinal, per row
     hh_pos: np.ndarray  # position of the household in the chunk, per row
 
@@ -163,43 +163,34 @@ def make_contacts(
     cover = np.array(["C02" if h.coach != "C02" else "C01" for h in households], dtype=object)
     coach = np.where(rng.random(m) < 0.05, cover[hh], coaches[hh])
 
-    profile_of = [h.profile for h in households]
-    tpick = rng.integers(0, 256, m)
+    profiles = list(TOPIC_PROFILES)
+    pool = np.array([t for prof in profiles for t in topics[prof]], dtype=object)
+    width = len(topics[profiles[0]])
+    prof_idx = np.array([profiles.index(h.profile) for h in households], dtype=np.int64)
+    tpick = prof_idx[hh] * width + rng.integers(0, width, m)
     empty_topics = (typ == NOT_MET) | (rng.random(m) < 0.08)
+    topic_col = np.where(empty_topics, "", pool[tpick])
     remark_pick = rng.integers(0, len(REMARKS), m)
     with_remark = rng.random(m) < 0.03
+    remark_col = np.where(with_remark, np.array(REMARKS, dtype=object)[remark_pick], "")
 
-    type_labels = [labels["contact_type"][t[0]] for t in TYPES]
+    type_labels = np.array([labels["contact_type"][t[0]] for t in TYPES], dtype=object)
     ja, nein = labels["bool"]["yes"], labels["bool"]["no"]
-    hids = [h.hid for h in households]
-    dates = [date_text[d - date_base] for d in date.tolist()]
-    rows = []
-    for k, (hpos, typ_k, dur_k, pid_k, coach_k, tp_k, et_k, rp_k, wr_k) in enumerate(
+    hids = np.array([h.hid for h in households], dtype=object)
+    text = np.array(date_text, dtype=object)
+    rows = list(
         zip(
-            hh.tolist(),
-            typ.tolist(),
-            dur.tolist(),
+            [f"K{first_id + k:0{id_width}d}" for k in range(m)],
+            hids[hh].tolist(),
             pids.tolist(),
+            text[date - date_base].tolist(),
+            [str(x) for x in dur.tolist()],
+            type_labels[typ].tolist(),
+            np.where(typ == NOT_MET, nein, ja).tolist(),
             coach.tolist(),
-            tpick.tolist(),
-            empty_topics.tolist(),
-            remark_pick.tolist(),
-            with_remark.tolist(),
+            topic_col.tolist(),
+            remark_col.tolist(),
             strict=True,
         )
-    ):
-        rows.append(
-            [
-                f"K{first_id + k:0{id_width}d}",
-                hids[hpos],
-                pid_k,
-                dates[k],
-                str(dur_k),
-                type_labels[typ_k],
-                nein if typ_k == NOT_MET else ja,
-                coach_k,
-                "" if et_k else topics[profile_of[hpos]][tp_k],
-                REMARKS[rp_k] if wr_k else "",
-            ]
-        )
+    )
     return ContactChunk(rows, date, hh)

@@ -138,6 +138,8 @@ class Injector:
 
     # one function per table: returns True when the defect was applied
     def _apply(self, table, kind, rows, ctx, i, first_row, rng) -> bool:
+        if isinstance(rows[i], tuple):
+            rows[i] = list(rows[i])
         return getattr(self, f"_{table}")(kind, rows, ctx, i, first_row + i, rng)
 
     def _households(self, kind, rows, ctx, i, srow, rng) -> bool:
@@ -271,6 +273,8 @@ class Injector:
             prev_row, prev_id = self.last_key[t]
         else:
             return False
+        if isinstance(rows[i], tuple):
+            rows[i] = list(rows[i])
         rows[i][0] = prev_id
         key = model.tables()[t].key[0]
         self._rec(t, prev_row, key, "duplicate_id")

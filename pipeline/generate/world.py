@@ -642,7 +642,7 @@ def _helps(rng: random.Random, hh: Household, plan: Plan, kind: str, n_children:
     weights = [HELP_WEIGHTS[t] * (3 if kind == "refugee" and groups[t] == MIGRATION_HELP_GROUP else 1) for t in types]
     if hh.final_status == "not_started":
         n, no_help = (1 if rng.random() < 0.2 else 0), True
-    elif rng.random() < 0.09:
+    elif rng.random() < 0.14:
         n, no_help = rng.choice((0, 0, 1, 2)), True
     else:
         n, no_help = 3 + rng.choice((0, 1, 1, 2, 2, 3)), False
