@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from pipeline import model
 from pipeline.generate.files import de_date, de_date_short
+from pipeline.generate.world import add_months
 
 KINDS = {
     "households": (
@@ -236,9 +237,7 @@ class Injector:
             return self._rec(t, srow, col, kind)
         if kind == "age_out_of_range":
             age = rng.choice((13, 70, 72))
-            birth = entry.replace(year=entry.year - age) - dt.timedelta(days=rng.randint(10, 200))
-            if birth.month == 2 and birth.day == 29:
-                birth -= dt.timedelta(days=1)
+            birth = add_months(entry, -12 * age) - dt.timedelta(days=rng.randint(10, 200))
             row[x["birth_date"]] = de_date_short(birth)
             return self._rec(t, srow, "age_at_esf_entry", kind)
         if kind == "possible_duplicate_person":
