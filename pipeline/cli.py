@@ -334,6 +334,12 @@ def generate_cmd(
     seed: int = 1,
     cycles: Annotated[str | None, typer.Option(help="z. B. 2018,2019")] = None,
     defects: Annotated[float, typer.Option(min=0.0, max=0.5)] = 0.0,
+    snapshot_date: Annotated[
+        str | None,
+        typer.Option(
+            "--snapshot-date", help="Exportdatum (Standard: Ende des letzten Zyklus + 6 Monate, höchstens heute)"
+        ),
+    ] = None,
     config: ConfigOpt = Path("config.toml"),
     quiet: QuietOpt = False,
 ) -> None:
@@ -345,7 +351,18 @@ def generate_cmd(
     for cid in cycle_ids or []:
         if cfg.cycle(cid) is None:
             raise ConfigError(f"--cycles: Zyklus {cid!r} steht nicht in {config}")
-    result = generate.generate(out, households=households, seed=seed, cycles=cycle_ids, defects=defects, config=cfg)
+    try:
+        result = generate.generate(
+            out,
+            households=households,
+            seed=seed,
+            cycles=cycle_ids,
+            defects=defects,
+            config=cfg,
+            snapshot_date=_as_of(snapshot_date),
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     if not quiet:
         stdout.print(f"{len(result.files)} Dateien in {out}")
 
