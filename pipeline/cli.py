@@ -130,6 +130,11 @@ def _print_ingest(result) -> None:
     stdout.print(table)
 
 
+def _require_database(cfg: Config) -> None:
+    if not cfg.database.exists():
+        raise UserError(f"Noch keine Datenbank unter {cfg.database}: zuerst 'esf-pipeline ingest' ausführen.")
+
+
 def do_validate_outputs(cfg: Config, out_dir: Path, timings: dict) -> list[Path]:
     from pipeline import db
 
@@ -138,6 +143,7 @@ def do_validate_outputs(cfg: Config, out_dir: Path, timings: dict) -> list[Path]
     except ImportError:
         return []
     t = time.perf_counter()
+    _require_database(cfg)
     con = db.connect(cfg.database, read_only=True)
     try:
         paths = validate.write_validation_outputs(con, out_dir)
@@ -151,8 +157,11 @@ def do_indicators(
     cfg: Config, period: str, as_of: dt.date | None, out_dir: Path, timings: dict, audience: str = "foerdergeber"
 ):
     from pipeline import db, indicators
+    from pipeline.period import resolve_period
 
     t = time.perf_counter()
+    period = resolve_period(cfg, period) if isinstance(period, str) else period
+    _require_database(cfg)
     con = db.connect(cfg.database, read_only=True)
     try:
         db.create_current_views(con, as_of)
@@ -268,6 +277,7 @@ def run_pipeline(cfg: Config, period: str, as_of: dt.date | None, quiet: bool) -
         timings["ingest"] = round(time.perf_counter() - t, 3)
         if not quiet:
             _print_ingest(ing)
+        _check_stale(cfg, ing, as_of)
         outputs: list[Path] = []
         result, csv_path = do_indicators(cfg, period, as_of, cfg.outputs, timings)
         period_dir = cfg.outputs / result.period.slug
@@ -283,6 +293,29 @@ def run_pipeline(cfg: Config, period: str, as_of: dt.date | None, quiet: bool) -
     if not quiet:
         _print_summary(result, period_dir)
     return period_dir
+
+
+def _check_stale(cfg: Config, ing, as_of: dt.date | None) -> None:
+    """Say which tables stay on an older snapshot; stop when households or persons have none at all."""
+    from pipeline import db, model
+
+    con = db.connect(cfg.database, read_only=True)
+    try:
+        snaps = db.snapshots_in_force(con, as_of)
+    finally:
+        con.close()
+    for f in ing.failed:
+        if f.table:
+            label = model.tables()[f.table].label
+            kept = snaps.get(f.table)
+            state = f"bisheriger Stand vom {kept:%d.%m.%Y} bleibt gültig" if kept else "keine gültige Lieferung"
+            console.print(f"[yellow]Achtung:[/yellow] {label}: {f.file_name} nicht geladen ({f.message}); {state}.")
+    missing = [model.tables()[t].label for t in ("households", "persons") if t not in snaps]
+    if missing:
+        raise UserError(
+            f"Keine gültige Lieferung für {', '.join(missing)}: ohne sie kann kein Bericht erstellt werden. "
+            "Bitte die Exportdateien in den Eingangsordner legen und erneut starten."
+        )
 
 
 def _print_summary(result, period_dir: Path) -> None:

@@ -1,0 +1,70 @@
+"""Command line behaviour: exit codes and one clear message for a user's mistake, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import load_config
+from pipeline.generate import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "COLUMNS": "200"}
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True, env=ENV)
+
+
+@pytest.fixture
+def base(tmp_path):
+    (tmp_path / "config.toml").write_text((ROOT / "config.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    return tmp_path
+
+
+def test_wrong_config_key_names_the_key_and_exits_2(base):
+    text = (base / "config.toml").read_text(encoding="utf-8").replace("places = 30", "placez = 30", 1)
+    (base / "config.toml").write_text(text, encoding="utf-8")
+    proc = cli("ingest", "--config", str(base / "config.toml"))
+    assert proc.returncode == 2
+    assert "placez" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_wrong_value_names_the_key(base):
+    text = (base / "config.toml").read_text(encoding="utf-8").replace('"07132001", "07132002"', '"7132001"')
+    (base / "config.toml").write_text(text, encoding="utf-8")
+    proc = cli("ingest", "--config", str(base / "config.toml"))
+    assert proc.returncode == 2 and "rural_municipalities" in proc.stderr
+
+
+def test_missing_config_file_exits_2(tmp_path):
+    proc = cli("ingest", "--config", str(tmp_path / "nope.toml"))
+    assert proc.returncode == 2 and "nicht gefunden" in proc.stderr
+
+
+def test_unknown_period_exits_2_with_message(base):
+    proc = cli("indicators", "--period", "1999", "--config", str(base / "config.toml"))
+    assert proc.returncode == 2
+    assert "1999" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_run_without_any_export_fails_with_what_to_do(base):
+    proc = cli("run", "--period", "2025", "--config", str(base / "config.toml"))
+    assert proc.returncode == 1
+    assert "Keine gültige Lieferung" in proc.stderr and "Eingangsordner" in proc.stderr
+
+
+def test_broken_newer_file_keeps_last_good_snapshot_and_says_so(base):
+    cfg = load_config(base / "config.toml")
+    generate(cfg.inbox, households=12, seed=3, cycles=["2025"], config=cfg, snapshots=1)
+    assert cli("ingest", "--quiet", "--config", str(base / "config.toml")).returncode == 0
+    (cfg.inbox / "haushalte_20260731.csv").write_bytes(b"\x00\x01garbage")
+    proc = cli("run", "--period", "2025", "--quiet", "--config", str(base / "config.toml"))
+    assert proc.returncode == 0, proc.stderr
+    assert "haushalte_20260731.csv nicht geladen" in proc.stderr
+    assert "bisheriger Stand vom 30.06.2026 bleibt gültig" in proc.stderr
+    assert (cfg.outputs / "2025" / "project_report.pdf").is_file()
