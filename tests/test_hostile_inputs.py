@@ -230,3 +230,53 @@ def test_label_mapping_ignores_case_and_white_space_only(label, case, pad):
     assert hits, variant
     # something fuzzier than case and white space is not accepted
     assert all(lst.code_for(label + "x") is None for lst in model.label_lists().values())
+
+
+# --- fuzz: whatever bytes arrive, the reader and loader end in a loaded file or a FileProblem -------------
+
+_pieces = st.sampled_from(
+    [
+        b";",
+        b",",
+        b'"',
+        b'""',
+        b"\n",
+        b"\r\n",
+        b"ja",
+        b"BG-1",
+        b"01.02.2019",
+        b"M\xfcller",
+        "Müller".encode(),
+        b"\xef\xbb\xbf",
+        b"\x00",
+        b"\x81",
+        b" ",
+        b"x" * 50,
+    ]
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.lists(_pieces, max_size=60).map(b"".join), with_header=st.booleans())
+def test_fuzzed_bytes_never_crash_the_reader(tmp_path_factory, body, with_header):
+    import duckdb
+
+    from pipeline import load, pseudonym
+
+    d = tmp_path_factory.mktemp("fuzz")
+    head = (";".join(headers("households")) + "\n").encode() if with_header else b""
+    path = d / "haushalte_20200131.csv"
+    path.write_bytes(head + body)
+    con = duckdb.connect()
+    db.create_schema(con)
+    pseudonym.register(con, b"k")
+    try:
+        export = read.recognise(path)
+        decoded = read.decode(export, d)
+        loaded = load.load_file(con, export, decoded, "sha", None, d)
+    except read.FileProblem as p:
+        assert p.rule_id.startswith("F") and p.message
+        return
+    n_raw = con.execute("SELECT count(*) FROM raw_households").fetchall()[0][0]
+    n_core = con.execute("SELECT count(*) FROM core_households").fetchall()[0][0]
+    assert loaded.rows_read == n_raw == n_core  # every row read is kept
