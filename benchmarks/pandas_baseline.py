@@ -33,6 +33,11 @@ ISCED_FOREIGN = {"isced 0-2": "0-2", "isced 3-4": "3-4", "isced 5-8": "5-8"}
 VOC_HIGH = {"meister/techniker/fachschule", "bachelor/fachhochschule", "master/diplom/universität", "promotion"}
 SCHOOL_MID = {"fachhochschulreife", "abitur"}
 SCHOOL_LOW = {"kein abschluss", "förderschulabschluss", "hauptschulabschluss/berufsreife", "mittlerer abschluss"}
+# labels are compared case-folded ("MASSNAHME" is "Maßnahme"), as exports.md says
+MEASURES = {m.casefold() for m in MEASURES}
+GENDERS = {k.casefold(): v for k, v in GENDERS.items()}
+INACTIVE, EMPLOYED = {m.casefold() for m in INACTIVE}, {m.casefold() for m in EMPLOYED}
+VOC_HIGH, SCHOOL_MID, SCHOOL_LOW = ({m.casefold() for m in s} for s in (VOC_HIGH, SCHOOL_MID, SCHOOL_LOW))
 FILE = re.compile(r"^(?P<prefix>[a-z]+)_(?P<date>\d{8})\.(csv|xlsx)$", re.I)
 
 
@@ -58,7 +63,7 @@ def read_export(path: Path) -> pd.DataFrame:
 
 
 def norm(s: pd.Series) -> pd.Series:
-    return s.astype("string").str.strip().str.lower().str.replace(r"\s+", " ", regex=True)
+    return s.astype("string").str.strip().str.casefold().str.replace(r"\s+", " ", regex=True)
 
 
 def to_date(s: pd.Series, birth: bool = False, snapshot: pd.Timestamp | None = None) -> pd.Series:

@@ -24,6 +24,7 @@ MAX_XLSX_UNCOMPRESSED = 2 << 30  # 2 GiB: beyond that an .xlsx is treated as a z
 MAX_XLSX_RATIO = 200
 # cp1252 leaves these bytes undefined: a file containing them is not Windows-1252 either
 CP1252_UNDEFINED = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
+CP1252_UNDEFINED_BYTES = bytes(sorted(CP1252_UNDEFINED))
 # UTF-8 encodings of German letters: seen in a file that is not valid UTF-8, the file mixes encodings
 UTF8_UMLAUTS = tuple(c.encode("utf-8") for c in "äöüÄÖÜß")
 
@@ -97,7 +98,8 @@ def detect_encoding(path: Path) -> str:
             raise FileProblem("F02", "Datei beginnt als UTF-8 (BOM), enthält aber ungültige UTF-8-Zeichen")
         fh.seek(0)
         while chunk := fh.read(CHUNK):
-            if any(b in CP1252_UNDEFINED for b in chunk):
+            # bytes.translate deletes in C; a Python loop over every byte took ~45 ns/byte (issue 7)
+            if len(chunk.translate(None, CP1252_UNDEFINED_BYTES)) != len(chunk):
                 raise FileProblem("F02", "Zeichenkodierung nicht lesbar (weder UTF-8 noch Windows-1252)")
             if any(u in chunk for u in UTF8_UMLAUTS):
                 raise FileProblem("F02", "Datei mischt Zeichenkodierungen (UTF-8 und Windows-1252)")
