@@ -217,6 +217,10 @@ def test_workbook_and_data_docs_are_safe(tmp_path):
     assert (docs / "index.html").exists()
     pages = list(docs.rglob("*.html"))
     assert len(pages) >= 6
+    # one validation result page per file in force (the site is built once, after all checkpoint runs)
+    validated = {page.relative_to(docs / "validations").parts[0].rsplit("_", 1)[0]
+                 for page in (docs / "validations").rglob("*.html")}
+    assert validated == {"households", "persons", "contacts", "helps", "followups"}
     for page in pages:
         html = page.read_text(encoding="utf-8")
         assert "https://" not in html and "http://" not in html, page

@@ -233,7 +233,6 @@ def write_data_docs(
     Files larger than ``max_rows`` are documented on their first ``max_rows`` rows (the full check ran in SQL).
     """
     gx, _ = gx_engine._gx()
-    from great_expectations.checkpoint import UpdateDataDocsAction
 
     if docs_dir.exists():
         shutil.rmtree(docs_dir)
@@ -268,7 +267,9 @@ def write_data_docs(
                 gx.Checkpoint(
                     name=f"cp_{name}_{snapshot:%Y%m%d}",
                     validation_definitions=[vd],
-                    actions=[UpdateDataDocsAction(name="docs")],
+                    # no UpdateDataDocsAction: it rebuilt the whole site after every file; the results are
+                    # stored by the run and the site is built once below (issue 7: 8.4 s -> 6 s at 30 households)
+                    actions=[],
                     result_format=fmt,
                 )
             )
