@@ -6,6 +6,7 @@ configuration error. Expected problems print one clear message, never a tracebac
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import os
@@ -85,6 +86,25 @@ def _as_of(text: str | None) -> dt.date | None:
         except ValueError:
             pass
     raise ConfigError(f"--as-of: kein Datum: {text!r} (TT.MM.JJJJ oder JJJJ-MM-TT)")
+
+
+@contextlib.contextmanager
+def _bar(quiet: bool):
+    """A rich progress bar on a terminal; yields a callback (label, done, total) or None."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=console, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            bar.update(tasks[label], completed=done)
+
+        yield update
 
 
 def _progress(quiet: bool):
@@ -385,15 +405,17 @@ def generate_cmd(
         if cfg.cycle(cid) is None:
             raise ConfigError(f"--cycles: Zyklus {cid!r} steht nicht in {config}")
     try:
-        result = generate.generate(
-            out,
-            households=households,
-            seed=seed,
-            cycles=cycle_ids,
-            defects=defects,
-            config=cfg,
-            snapshot_date=_as_of(snapshot_date),
-        )
+        with _bar(quiet) as progress:
+            result = generate.generate(
+                out,
+                households=households,
+                seed=seed,
+                cycles=cycle_ids,
+                defects=defects,
+                config=cfg,
+                snapshot_date=_as_of(snapshot_date),
+                progress=progress,
+            )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     if not quiet:
