@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import subprocess
@@ -12,6 +11,7 @@ from pathlib import Path
 
 from pipeline import db
 from pipeline.config import Config
+from pipeline.ingest import file_sha256
 
 
 def code_version() -> str:
@@ -30,14 +30,6 @@ def code_version() -> str:
     except (OSError, subprocess.SubprocessError):
         rev = ""
     return f"{version}+{rev}" if rev else version
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _inputs(cfg: Config, as_of: dt.date | None) -> tuple[list[dict], dict]:
@@ -95,7 +87,7 @@ def write(
         ],
         "validation": validation,
         "outputs": [
-            {"path": str(p.relative_to(out_dir)) if p.is_relative_to(out_dir) else str(p), "sha256": _sha256(p)}
+            {"path": str(p.relative_to(out_dir)) if p.is_relative_to(out_dir) else str(p), "sha256": file_sha256(p)}
             for p in (outputs or [])
             if p.is_file()
         ],
