@@ -153,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per step")
     ap.add_argument("--fresh", action="store_true", help="forget results of earlier runs in the workdir")
     ap.add_argument("--note", default="", help="remark stored with this run (e.g. other work on the machine)")
+    ap.add_argument("--gx-max-rows", type=int, default=None,
+                    help="experiment: files above this many rows are validated in SQL instead of GX")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -176,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     results.setdefault("sizes", {})
     if args.note:
         results["note"] = args.note
+    if args.gx_max_rows is not None:
+        os.environ["BENCH_GX_MAX_ROWS"] = str(args.gx_max_rows)
     failed = False
     for size in sizes:
         key = str(size)

@@ -7,8 +7,8 @@ interpreter start-up) and whatever it wants to report; the parent adds wall time
 from __future__ import annotations
 
 import codecs
-import csv
 import json
+import os
 import re
 import shutil
 import sys
@@ -153,10 +153,29 @@ def step_ingest(size: int, d: Path) -> dict:
     engines: list[str] = []
     orig_vf = validate.validate_file
 
+    per_table: dict[str, float] = defaultdict(float)
+
+    gx_max_rows = os.environ.get("BENCH_GX_MAX_ROWS")  # experiment: another GX/SQL engine threshold
+
     def vf(*args, **kwargs):
+        t = time.perf_counter()
+        if gx_max_rows is not None:
+            kwargs["gx_max_rows"] = int(gx_max_rows)
         res = orig_vf(*args, **kwargs)
+        per_table[f"validate_{args[1]}_{getattr(res, 'engine', '?')}"] += time.perf_counter() - t
         engines.append(getattr(res, "engine", "?"))
         return res
+
+    orig_load = load.load_file
+
+    def lf(con, export, *args, **kwargs):
+        t = time.perf_counter()
+        try:
+            return orig_load(con, export, *args, **kwargs)
+        finally:
+            per_table[f"load_{export.table.name}"] += time.perf_counter() - t
+
+    load.load_file = lf
 
     validate.validate_file = vf
     t = time.perf_counter()
@@ -178,6 +197,8 @@ def step_ingest(size: int, d: Path) -> dict:
         "seconds": round(seconds, 3),
         "parts": parts,
         "validation_engines": sorted(set(engines)),
+        "per_table": {k: round(v, 3) for k, v in sorted(per_table.items())},
+        "gx_max_rows": gx_max_rows or "default",
         "files": {f.file_name: {"status": f.status, "rows": f.rows_read, "quarantined": f.rows_quarantined}
                   for f in res.files},
         "rows_read": sum(f.rows_read for f in res.files),
@@ -211,17 +232,11 @@ def _separator(path: Path, encoding: str) -> str:
     return max(counts, key=counts.get)
 
 
-def _xlsx_to_csv(path: Path, out: Path) -> None:
-    import openpyxl
+def _xlsx_to_csv(path: Path, workdir: Path) -> Path:
+    """The same XLSX -> CSV conversion the pipeline needs (DuckDB has no XLSX reader without an extension)."""
+    from pipeline import read
 
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    try:
-        with out.open("w", encoding="utf-8", newline="") as fh:
-            w = csv.writer(fh, delimiter=";", lineterminator="\n")
-            for row in wb.worksheets[0].iter_rows(values_only=True):
-                w.writerow(["" if v is None else v for v in row])
-    finally:
-        wb.close()
+    return read.decode_xlsx(path, workdir).csv_path
 
 
 def step_scan(size: int, d: Path) -> dict:
@@ -237,9 +252,8 @@ def step_scan(size: int, d: Path) -> dict:
     for name in info["files"]:
         path = d / "inbox" / name
         if path.suffix.lower() == ".xlsx":
-            out = scan / (path.stem + ".csv")
             with timers.part("prep_xlsx"):
-                _xlsx_to_csv(path, out)
+                out = _xlsx_to_csv(path, scan)
             prepared.append((name, out, ";"))
             continue
         with timers.part("prep_detect"):
