@@ -121,6 +121,10 @@ def render(results: dict) -> str:
             note = _note(step, res)
             lines.append(f"| {label} | {_f(res['wall_s'])} | {_f(_inner(res))} | {_f(res['peak_mb'], 0)} | "
                          f"{_f(res.get('load_before'), 1)} | {note} |")
+        per_table = ((entry.get("ingest") or {}).get("inner") or {}).get("per_table")
+        if per_table:
+            lines += ["", "ingest je Tabelle (s, beide Stände; `validate_<tabelle>_<engine>`): "
+                      + ", ".join(f"{k} {_f(v)}" for k, v in per_table.items())]
         r = ratios(entry)
         if r:
             lines += ["", "Verhältnisse (Arbeitszeiten):", ""]
