@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 from openpyxl import load_workbook
@@ -218,10 +219,39 @@ def test_workbook_and_data_docs_are_safe(tmp_path):
     pages = list(docs.rglob("*.html"))
     assert len(pages) >= 6
     # one validation result page per file in force (the site is built once, after all checkpoint runs)
-    validated = {page.relative_to(docs / "validations").parts[0].rsplit("_", 1)[0]
-                 for page in (docs / "validations").rglob("*.html")}
+    validated = {
+        page.relative_to(docs / "validations").parts[0].rsplit("_", 1)[0]
+        for page in (docs / "validations").rglob("*.html")
+    }
     assert validated == {"households", "persons", "contacts", "helps", "followups"}
+    referenced = set()
     for page in pages:
         html = page.read_text(encoding="utf-8")
         assert "https://" not in html and "http://" not in html, page
         assert "vielleicht" not in html and "2021-05-05" not in html
+        for tag in re.findall(r"<(?:link|script|img)\b[^>]*>", html, flags=re.I):
+            for url in re.findall(r"\b(?:src|href)=[\"']([^\"']*)[\"']", tag, flags=re.I):
+                assert not re.match(r"(?i)(https?:)?//", url), (page, url)
+                if url and not url.startswith(("#", "data:")):
+                    asset = (page.parent / url.split("?")[0]).resolve()
+                    assert asset.is_file(), (page, url)
+                    referenced.add(asset.relative_to(docs.resolve()).as_posix())
+    # the CDN stylesheets/scripts are served from the vendored copies, styled offline
+    vendor = "static/vendor/"
+    for rel in (
+        "bootstrap-4.3.1/css/bootstrap.min.css",
+        "bootstrap-4.3.1/js/bootstrap.min.js",
+        "jquery-3.7.1/jquery.min.js",
+        "fontawesome-free-6.6.0/css/all.min.css",
+        "bootstrap-table-1.19.1/bootstrap-table.min.js",
+        "vega-5.33.1/vega.min.js",
+    ):
+        assert vendor + rel in referenced
+    # a page in a subfolder reaches the same copy with its own depth
+    deep = next((docs / "validations").rglob("*.html"))
+    assert '"../../../../static/vendor/bootstrap-4.3.1/css/bootstrap.min.css"' in deep.read_text(encoding="utf-8")
+    assert (docs / vendor / "bootstrap-4.3.1/css/bootstrap.min.css").stat().st_size > 100_000  # the real file
+    # the webfonts Font Awesome loads (woff2 first in every @font-face) are there as well
+    fa_css = (docs / vendor / "fontawesome-free-6.6.0/css/all.min.css").read_text(encoding="utf-8")
+    woff2 = set(re.findall(r"url\((\.\./webfonts/[^)]+\.woff2)\)", fa_css))
+    assert woff2 and all((docs / vendor / "fontawesome-free-6.6.0/css" / f).is_file() for f in woff2)

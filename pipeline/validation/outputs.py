@@ -202,26 +202,97 @@ def write_workbook(
     return path
 
 
-OFFLINE_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Arial,sans-serif;margin:1.5rem;color:#222;font-size:14px}
-table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;vertical-align:top}
-a{color:#0b5394}.hide,.d-none,.modal{display:none}code,pre{background:#f4f4f4;padding:0 .2rem}
-.alert-danger,.text-danger{color:#a00}.text-success{color:#070}nav{margin-bottom:1rem}
-"""
+VENDOR_DIR = Path(__file__).with_name("vendor")
+# CDN URL in the GX 1.24 templates -> vendored copy (path under vendor/); see vendor/README.md
+VENDOR_FILES = {
+    "https://maxcdn.bootstrapcdn.com/bootstrap/4.3.1/css/bootstrap.min.css": "bootstrap-4.3.1/css/bootstrap.min.css",
+    "https://stackpath.bootstrapcdn.com/bootstrap/4.3.1/js/bootstrap.min.js": "bootstrap-4.3.1/js/bootstrap.min.js",
+    "https://code.jquery.com/jquery-3.7.1.min.js": "jquery-3.7.1/jquery.min.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/popper.js/1.12.9/umd/popper.min.js": "popper.js-1.12.9/umd/popper.min.js",
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.css": (
+        "bootstrap-table-1.19.1/bootstrap-table.min.css"
+    ),
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.js": (
+        "bootstrap-table-1.19.1/bootstrap-table.min.js"
+    ),
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/extensions/filter-control/bootstrap-table-filter-control.min.js": (
+        "bootstrap-table-1.19.1/extensions/filter-control/bootstrap-table-filter-control.min.js"
+    ),
+    "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.css": (
+        "bootstrap-table-1.19.0/extensions/filter-control/bootstrap-table-filter-control.css"
+    ),
+    "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.min.css": (
+        "bootstrap-table-1.19.0/extensions/filter-control/bootstrap-table-filter-control.min.css"
+    ),
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/css/bootstrap-datepicker.min.css": (
+        "bootstrap-datepicker-1.9.0/css/bootstrap-datepicker.min.css"
+    ),
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/js/bootstrap-datepicker.min.js": (
+        "bootstrap-datepicker-1.9.0/js/bootstrap-datepicker.min.js"
+    ),
+    "https://cdnjs.cloudflare.com/ajax/libs/font-awesome/6.6.0/css/all.min.css": (
+        "fontawesome-free-6.6.0/css/all.min.css"
+    ),
+    "https://cdn.jsdelivr.net/npm/@forevolve/bootstrap-dark@1.1.0/dist/css/bootstrap-prefers-dark.css": (
+        "bootstrap-dark-1.1.0/css/bootstrap-prefers-dark.css"
+    ),
+    "https://cdn.jsdelivr.net/npm/vega@5": "vega-5.33.1/vega.min.js",
+    "https://cdn.jsdelivr.net/npm/vega-lite@5": "vega-lite-5.23.0/vega-lite.min.js",
+    "https://cdn.jsdelivr.net/npm/vega-embed@6": "vega-embed-6.29.0/vega-embed.min.js",
+}
+# GX ships this logo in its own static/ folder; the templates still load it from S3
+GX_LOGO_RE = re.compile(r"https://great-expectations-web-assets\.s3[^\"'?]*/logo-long\.png(\?[^\"']*)?")
+ASSET_ATTR_RE = re.compile(r"(<(?:link|script)\b[^>]*?\b(?:href|src)=)([\"'])(https?://[^\"']+)\2", re.I)
+# GX writes "../../../static/..." on validation pages that sit four folders deep (favicon); re-rooted per page
+STATIC_REF_RE = re.compile(
+    r"(<(?:link|script|img)\b[^>]*?\b(?:href|src)=)([\"'])((?:\.\./|\./)*static/[^\"']+)\2", re.I
+)
+
+
+def _rel(target: Path, page: Path) -> str:
+    return os.path.relpath(target, page.parent).replace(os.sep, "/")
 
 
 def make_offline(docs_dir: Path) -> None:
-    """Strip CDN stylesheets/scripts from every page and inline a small stylesheet instead."""
-    link_re = re.compile(r"<link[^>]+href=[\"']https?://[^>]*>", re.I)
-    script_re = re.compile(r"<script[^>]+src=[\"']https?://[^>]*>\s*</script>", re.I)
+    """Point every CDN stylesheet/script of the pages at a vendored copy in ``static/vendor/``.
+
+    External references without a vendored copy are dropped (scripts, stylesheets, images, CSS ``url()``)
+    or made inert (links), so opening the pages never contacts a third party.
+    """
+    docs_dir = Path(docs_dir)
+    vendor_out = docs_dir / "static" / "vendor"
+    if vendor_out.exists():
+        shutil.rmtree(vendor_out)
+    shutil.copytree(VENDOR_DIR, vendor_out)  # with README.md and LICENSE files: the attribution travels along
+    logo = docs_dir / "static" / "images" / "logo-long.png"
+
+    def retarget(page: Path, target_of):
+        """``re.sub`` callback: the URL in group 3 -> path of ``target_of(url)`` relative to ``page`` (None: keep)."""
+
+        def sub(m: re.Match) -> str:
+            target = target_of(m.group(3))
+            return f"{m.group(1)}{m.group(2)}{_rel(target, page)}{m.group(2)}" if target else m.group(0)
+
+        return sub
+
+    def vendored(url: str) -> Path | None:
+        return vendor_out / VENDOR_FILES[url] if url in VENDOR_FILES else None
+
+    def static(url: str) -> Path:
+        return docs_dir / re.sub(r"^(\.\.?/)+", "", url)
+
     for page in docs_dir.rglob("*.html"):
         html = page.read_text(encoding="utf-8")
-        html = link_re.sub("", html)
-        html = script_re.sub("", html)
+        html = ASSET_ATTR_RE.sub(retarget(page, vendored), html)
+        html = STATIC_REF_RE.sub(retarget(page, static), html)
+        if logo.exists():
+            html = GX_LOGO_RE.sub(_rel(logo, page), html)
+        # whatever external asset is left has no vendored copy
+        html = re.sub(r"<link[^>]+href=[\"']https?://[^>]*>", "", html, flags=re.I)
+        html = re.sub(r"<script[^>]+src=[\"']https?://[^>]*>\s*</script>", "", html, flags=re.I)
         html = re.sub(r"<img[^>]+src=[\"']https?://[^>]*>", "", html, flags=re.I)
         html = re.sub(r"url\(['\"]?https?://[^)]*\)", "none", html, flags=re.I)
         html = re.sub(r"href=[\"']https?://[^\"']*[\"']", 'href="#"', html, flags=re.I)
-        html = html.replace("</head>", f"<style>{OFFLINE_CSS}</style></head>", 1)
         page.write_text(html, encoding="utf-8")
 
 
