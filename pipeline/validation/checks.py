@@ -101,9 +101,12 @@ def frame_sql(table: model.Table, sha_literal: str) -> str:
             "CASE WHEN coalesce(is_esf_participant, FALSE) THEN date_sub('year', birth_date, esf_entry_date) "
             "END AS age_at_esf_entry"
         )
+    # Both sides filtered to the file first, then joined on source_row alone: hashing the 64-character file
+    # hash of every row made the join ~2x slower (issue 7: 7.9 M contacts 10.8 s -> 6 s).
     inner = (
-        f"SELECT {', '.join(parts)} FROM core_{table.name} c JOIN raw_{table.name} r "
-        f"ON r.file_sha256 = c.file_sha256 AND r.source_row = c.source_row WHERE c.file_sha256 = {sha_literal}"
+        f"SELECT {', '.join(parts)} FROM (SELECT * FROM core_{table.name} WHERE file_sha256 = {sha_literal}) c "
+        f"JOIN (SELECT source_row, {', '.join(stored)} FROM raw_{table.name} WHERE file_sha256 = {sha_literal}) r "
+        f"USING (source_row)"
     )
     return f"SELECT *, {', '.join(derived) or 'NULL AS _none'} FROM ({inner})"
 
