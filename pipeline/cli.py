@@ -45,6 +45,7 @@ class UserError(Exception):
 def _friendly(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from pipeline.ingest import IngestAborted
         from pipeline.lock import Busy
 
         try:
@@ -52,7 +53,7 @@ def _friendly(fn):
         except ConfigError as exc:
             console.print(f"[red]Konfigurationsfehler:[/red] {exc}")
             raise typer.Exit(2) from None
-        except (UserError, Busy) as exc:
+        except (UserError, Busy, IngestAborted) as exc:
             console.print(f"[red]Fehler:[/red] {exc}")
             raise typer.Exit(1) from None
         except typer.Exit:

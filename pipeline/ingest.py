@@ -29,6 +29,10 @@ MEMORY_LIMIT_ENV = "ESF_PIPELINE_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "2GB"
 
 
+class IngestAborted(Exception):
+    """The ingest had to stop; the transaction is rolled back and the message says which file."""
+
+
 @dataclass
 class FileOutcome:
     file_name: str
@@ -201,7 +205,14 @@ def _ingest_one(con, config: Config, path: Path, workdir: Path, run_id: str, val
                 f"{clash[0]} mit anderem Inhalt eingelesen; bitte nur einen Export je Tag und Tabelle ablegen.",
             )
         decoded = read.decode(export, workdir)
-        loaded = load.load_file(con, export, decoded, sha, config.mapping.get(table), workdir)
+        try:
+            loaded = load.load_file(con, export, decoded, sha, config.mapping.get(table), workdir)
+        except duckdb.Error:
+            # only a very large file skips the parser pre-check; its error aborts the transaction
+            raise IngestAborted(
+                f"{name} konnte nicht gelesen werden (CSV-Struktur defekt). Der Lauf wurde abgebrochen, die "
+                "Datenbank ist unverändert. Bitte die Datei prüfen oder aus dem Eingangsordner entfernen."
+            ) from None
         outcome.rows_read = loaded.rows_read
         outcome.extra_columns = loaded.extra_columns
     except FileProblem as p:

@@ -35,9 +35,31 @@ class RejectedRecords(Exception):
     """DuckDB rejected some records (field count, quoting): take the record-by-record path."""
 
 
+PRECHECK_MAX_BYTES = 64 << 20
+
+
+def parses_cleanly(decoded: DecodedFile, width: int) -> bool:
+    """Parse the file once in a separate in-memory DuckDB: a parser error there cannot abort the ingest
+    transaction. Only for files up to PRECHECK_MAX_BYTES (the cost is a second scan)."""
+    if decoded.csv_path.stat().st_size > PRECHECK_MAX_BYTES:
+        return True
+    side = duckdb.connect()
+    try:
+        side.execute(
+            f"SELECT count(*) FROM {_read_csv_sql(decoded, width, rejects=True)}", {"path": str(decoded.csv_path)}
+        ).fetchall()
+        return side.execute("SELECT count(*) FROM _rejects").fetchall()[0][0] == 0
+    except duckdb.Error:
+        return False
+    finally:
+        side.close()
+
+
 def insert_raw(
     con: duckdb.DuckDBPyConnection, export: ExportFile, decoded: DecodedFile, hmap: mapping.HeaderMap, sha: str
 ) -> int:
+    if not parses_cleanly(decoded, len(decoded.headers)):
+        raise RejectedRecords()
     table = export.table
     cols = [n for n, _ in table.stored_columns]
     q = (

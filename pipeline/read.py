@@ -166,7 +166,8 @@ def normalise_records(decoded: DecodedFile, workdir: Path) -> DecodedFile:
         out.open("w", encoding="utf-8", newline="") as dst,
     ):
         reader = csv.reader(src, delimiter=decoded.separator, quotechar='"')
-        writer = csv.writer(dst, delimiter=";", quotechar='"', lineterminator="\n")
+        # "\r\n" as terminator makes csv quote every field holding \r or \n (DuckDB then reads it back)
+        writer = csv.writer(dst, delimiter=";", quotechar='"', lineterminator="\r\n")
         next(reader, None)
         writer.writerow(decoded.headers)
         for i, row in enumerate(reader, start=2):
