@@ -6,6 +6,7 @@ one symbol for suppressed values explained in a footnote. Every save goes to a t
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import tempfile
@@ -174,30 +175,30 @@ def new_workbook() -> Workbook:
     return wb
 
 
-def atomic_save(wb: Workbook, path: Path) -> Path:
-    """Save to a temp file in the same directory, then replace: a half-written file never replaces a good one."""
-    path = Path(path)
+@contextlib.contextmanager
+def _replacing(path: Path):
+    """Yield a temp path beside `path`; on success it replaces `path`, on failure it is removed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix + ".tmp", dir=path.parent)
     os.close(fd)
     try:
-        wb.save(tmp)
+        yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_save(wb: Workbook, path: Path) -> Path:
+    """Save to a temp file in the same directory, then replace: a half-written file never replaces a good one."""
+    path = Path(path)
+    with _replacing(path) as tmp:
+        wb.save(tmp)
     return path
 
 
 def atomic_write_bytes(data: bytes, path: Path) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix + ".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with _replacing(path) as tmp:
+        tmp.write_bytes(data)
     return path
