@@ -8,6 +8,7 @@ Layers (PUDL-style names):
 * ``core_<table>``                    typed canonical rows with lineage and a ``quarantined`` flag
 * ``problems``                        every validation finding (rule id, severity, file, row, column, value)
 * ``vanished_records``                records present in the previous snapshot and missing from the newer one
+* ``gx_results``                      sanitized GX validation result per file (for Data Docs)
 * views ``<table>`` (temporary)       the clean rows of the snapshot in force: what indicators read
 """
 
@@ -46,6 +47,13 @@ CREATE TABLE IF NOT EXISTS vanished_records (
     file_sha256 VARCHAR);
 """
 
+# Great Expectations result of each file validated by GX, sanitized (counts, no values or row lists): Data
+# Docs are built from it without validating again (issue 7). Deleted with the file's rows (retention).
+GX_RESULTS_DDL = """
+CREATE TABLE IF NOT EXISTS gx_results (
+    file_sha256 VARCHAR PRIMARY KEY, table_name VARCHAR, suite_json VARCHAR, result_json VARCHAR);
+"""
+
 
 def _table_ddl(table: model.Table) -> str:
     lineage = "file_sha256 VARCHAR, source_row BIGINT, snapshot_date DATE"
@@ -59,6 +67,7 @@ def _table_ddl(table: model.Table) -> str:
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(META_DDL)
+    con.execute(GX_RESULTS_DDL)
     for t in model.tables().values():
         con.execute(_table_ddl(t))
     if con.execute("SELECT count(*) FROM ref_labels").fetchone()[0] != len(model.ref_label_rows()):

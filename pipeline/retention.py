@@ -69,16 +69,20 @@ def _delete_households(con: duckdb.DuckDBPyConnection, where: str, params: list,
                    WHERE household_id IN (SELECT household_id FROM _purge_hh)
                    AND person_id NOT IN (SELECT person_id FROM core_persons
                                          WHERE household_id NOT IN (SELECT household_id FROM _purge_hh))""")
+    con.execute("CREATE OR REPLACE TEMP TABLE _purge_files (file_sha256 VARCHAR)")
     for name in model.tables():
         key = (
             "person_id IN (SELECT person_id FROM _purge_p)"
             if name == "followups"
             else "household_id IN (SELECT household_id FROM _purge_hh)"
         )
+        con.execute(f"INSERT INTO _purge_files SELECT DISTINCT file_sha256 FROM raw_{name} WHERE {key}")
         for layer in ("raw", "core"):
             n = con.execute(f"SELECT count(*) FROM {layer}_{name} WHERE {key}").fetchone()[0]
             con.execute(f"DELETE FROM {layer}_{name} WHERE {key}")
             report.rows_deleted[f"{layer}_{name}"] = report.rows_deleted.get(f"{layer}_{name}", 0) + n
+    # a stored validation result counts the deleted rows: it goes with them (Data Docs validate such a file anew)
+    con.execute("DELETE FROM gx_results WHERE file_sha256 IN (SELECT file_sha256 FROM _purge_files)")
 
 
 def purge(

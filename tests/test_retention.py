@@ -58,6 +58,18 @@ def test_purge_deletes_only_expired_funding_period(cfg):
     con.close()
 
 
+def test_purge_deletes_stored_validation_results_with_the_rows(cfg):
+    con = db.connect(cfg.database)
+    shas = {r[0] for r in con.execute("SELECT file_sha256 FROM ingest_files WHERE status = 'loaded'").fetchall()}
+    assert {r[0] for r in con.execute("SELECT file_sha256 FROM gx_results").fetchall()} == shas
+    rep = retention.purge(con, cfg, today=dt.date(2029, 1, 1), dry_run=True)
+    assert rep.cycles and con.execute("SELECT count(*) FROM gx_results").fetchone()[0] == 2  # dry run: kept
+    retention.purge(con, cfg, today=dt.date(2029, 1, 1))
+    # both files lost rows (the 2019 cohort): their results counted those rows and are gone with them
+    assert con.execute("SELECT count(*) FROM gx_results").fetchone()[0] == 0
+    con.close()
+
+
 def test_purge_before_retention_end_deletes_nothing(cfg):
     con = db.connect(cfg.database)
     rep = retention.purge(con, cfg, today=dt.date(2026, 11, 24))

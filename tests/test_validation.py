@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 
 import pytest
@@ -255,3 +256,105 @@ def test_workbook_and_data_docs_are_safe(tmp_path):
     fa_css = (docs / vendor / "fontawesome-free-6.6.0/css/all.min.css").read_text(encoding="utf-8")
     woff2 = set(re.findall(r"url\((\.\./webfonts/[^)]+\.woff2)\)", fa_css))
     assert woff2 and all((docs / vendor / "fontawesome-free-6.6.0/css" / f).is_file() for f in woff2)
+
+
+def _stored(con):
+    return {
+        t: (json.loads(suite), json.loads(result))
+        for t, suite, result in con.execute("SELECT table_name, suite_json, result_json FROM gx_results").fetchall()
+    }
+
+
+def test_gx_results_are_stored_sanitized(tmp_path):
+    mutations = {
+        ("persons", 2): {"birth_date": "05.05.2021"},
+        ("persons", 0): {"disability": "vielleicht"},
+        ("contacts", 1): {"contact_id": "K-1"},
+        ("households", 1): {"jobcenter_site": "Hamm"},
+    }
+    con, shas, _, _ = build(tmp_path, mutations)
+    stored = _stored(con)
+    assert set(stored) == set(shas)
+    text = con.execute("SELECT string_agg(result_json, ' ') FROM gx_results").fetchone()[0]
+    for forbidden in (
+        '"unexpected_list"',
+        '"unexpected_index_list"',
+        '"partial_unexpected_counts"',
+        '"partial_unexpected_index_list"',
+        '"unexpected_index_query"',
+        '"pandas_data_fingerprint"',
+        "2021-05-05",
+        "vielleicht",
+        "Hamm",
+        "K-1",
+        "P-003",
+    ):
+        assert forbidden not in text, forbidden
+    _, persons = stored["persons"]
+    failed = {r["expectation_config"]["meta"]["rule_id"]: r for r in persons["results"] if not r["success"]}
+    assert set(failed) == {"R02", "R08"}
+    assert failed["R08"]["result"]["unexpected_count"] == 1 and failed["R08"]["result"]["partial_unexpected_list"] == []
+    passed = [r for r in persons["results"] if r["success"]]
+    assert passed and all(set(r["result"]) <= {"element_count", "unexpected_count"} for r in passed)
+    assert persons["statistics"]["unsuccessful_expectations"] == 2
+    # a re-validation in SQL (large file) leaves no stale GX result behind
+    validate_file(con, "persons", shas["persons"], "run-2", cycles=CYCLES, engine="sql")
+    assert "persons" not in _stored(con)
+
+
+def test_broken_expectation_raises_in_both_passes(tmp_path, monkeypatch):
+    import dataclasses
+
+    from pipeline.validation import checks as chk
+    from pipeline.validation import gx_engine
+
+    con, shas, _, _ = build(tmp_path)
+    original = chk.checks_for
+
+    def broken_first(table_name, cycles=None):
+        out = original(table_name, cycles)
+        return out + [dataclasses.replace(out[0], gx_kwargs={"column": "no_such_column"})]
+
+    monkeypatch.setattr(chk, "checks_for", broken_first)
+    with pytest.raises(gx_engine.ExpectationError):
+        validate_file(con, "households", shas["households"], "run-2", cycles=CYCLES)
+    monkeypatch.setattr(chk, "checks_for", original)
+
+    # the second pass (COMPLETE, failed expectations only) raising is not read as "no failing rows" either
+    run_suite = gx_engine.run_suite
+
+    def second_pass_breaks(ctx, table_name, suite, frame, result_format=None):
+        if result_format is gx_engine.COMPLETE:
+            frame = frame.drop(columns=["raw__coach_id"])
+        return run_suite(ctx, table_name, suite, frame, result_format)
+
+    monkeypatch.setattr(gx_engine, "run_suite", second_pass_breaks)
+    con2, shas2, _, _ = build(tmp_path, {("households", 0): {"coach_id": ""}}, engine="sql", name="b.duckdb")
+    with pytest.raises(gx_engine.ExpectationError):
+        validate_file(con2, "households", shas2["households"], "run-2", cycles=CYCLES)
+
+
+def test_data_docs_are_built_from_stored_results_without_validating(tmp_path, monkeypatch):
+    from pipeline.validation import gx_engine, outputs
+
+    con, shas, _, _ = build(tmp_path, {("persons", 2): {"birth_date": "05.05.2021"}})
+
+    def no_validation(*args, **kwargs):
+        raise AssertionError("Data Docs validated again")
+
+    monkeypatch.setattr(gx_engine, "run_suite", no_validation)
+    monkeypatch.setattr(outputs, "_revalidate_sample", no_validation)
+    docs = outputs.write_data_docs(con, tmp_path / "docs")
+    pages = {p.relative_to(docs / "validations").parts[0]: p for p in (docs / "validations").rglob("*.html")}
+    assert set(pages) == {f"{t}_20191231" for t in shas}
+    persons = pages["persons_20191231"].read_text(encoding="utf-8")
+    assert "Unsuccessful Expectations" in persons and "1 unexpected values found" in persons
+    assert "2021-05-05" not in persons and "05.05.2021" not in persons
+    assert (docs / "expectations" / "persons_20191231.html").exists()
+
+    # a file without a stored result (validated in SQL, or before results were stored) is validated anew
+    calls = []
+    monkeypatch.setattr(outputs, "_revalidate_sample", lambda ctx, source, con, table, *a: calls.append(table.name))
+    con.execute("DELETE FROM gx_results WHERE table_name = 'contacts'")
+    outputs.write_data_docs(con, tmp_path / "docs")
+    assert calls == ["contacts"]

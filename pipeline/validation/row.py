@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 
@@ -94,11 +95,13 @@ def validate_file(
     use = engine or ("gx" if n_rows <= gx_max_rows else "sql")
     if use == "gx" and n_rows:
         frame = con.execute("SELECT * FROM _vf").df()
-        fails = gx_engine.run_checks(frame, table, checks, snapshot)
-        fails_df = pd.DataFrame(fails, columns=["check_id", "source_row"]).astype("int64")  # noqa: F841
+        run = gx_engine.validate_frame(frame, table, checks, snapshot)
+        fails_df = pd.DataFrame(run.failures, columns=["check_id", "source_row"]).astype("int64")  # noqa: F841
         con.execute("CREATE OR REPLACE TEMP TABLE _fails AS SELECT DISTINCT check_id, source_row FROM fails_df")
+        store_gx_result(con, file_sha256, table_name, run)
     else:
         _sql_failures(con, checks)
+        con.execute("DELETE FROM gx_results WHERE file_sha256 = ?", [file_sha256])
 
     row_rules = [r for r in rules() if r.startswith(ROW_RULE_PREFIXES)]
     con.execute(
@@ -122,6 +125,15 @@ def validate_file(
     con.execute("DROP TABLE IF EXISTS _vf; DROP TABLE IF EXISTS _fails")
     rows, quarantined = counts.get(file_sha256, (n_rows, 0))
     return FileValidation(table_name, file_sha256, rows, quarantined, by_sev, use, time.perf_counter() - t0)
+
+
+def store_gx_result(con: duckdb.DuckDBPyConnection, sha: str, table_name: str, run: gx_engine.GxRun) -> None:
+    """Keep the sanitized GX result of a file for Data Docs (replaces an earlier one of the same file)."""
+    con.execute("DELETE FROM gx_results WHERE file_sha256 = ?", [sha])
+    con.execute(
+        "INSERT INTO gx_results VALUES (?, ?, ?, ?)",
+        [sha, table_name, json.dumps(run.suite, default=str), json.dumps(run.result, default=str)],
+    )
 
 
 def update_quarantine(
