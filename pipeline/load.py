@@ -62,16 +62,27 @@ def insert_raw(
         raise RejectedRecords()
     table = export.table
     cols = [n for n, _ in table.stored_columns]
-    q = (
-        f"INSERT INTO raw_{table.name} (file_sha256, source_row, snapshot_date, {', '.join(cols)}, extra_columns) "
-        f"SELECT $sha, row_number() OVER () + 1, $snap, {mapping.raw_select(table, hmap)} "
-        f"FROM {_read_csv_sql(decoded, len(decoded.headers), rejects=True)}"
-    )
+    source = f"FROM {_read_csv_sql(decoded, len(decoded.headers), rejects=True)}"
+    insert = f"INSERT INTO raw_{table.name} (file_sha256, source_row, snapshot_date, {', '.join(cols)}, extra_columns) "
+    params = {"sha": sha, "snap": export.snapshot_date, "path": str(decoded.csv_path)}
     con.execute("DROP TABLE IF EXISTS _rejects; DROP TABLE IF EXISTS _rejects_scan")
-    con.execute(q, {"sha": sha, "snap": export.snapshot_date, "path": str(decoded.csv_path)})
+    # Rows are numbered from their rowid after a parallel, order-preserving insert: row_number() OVER () made
+    # the CSV parse single-threaded (issue 7: 7.4 M contacts 9.9 s -> 6.5 s on 2 cores).
+    con.execute(insert + f"SELECT $sha, NULL, $snap, {mapping.raw_select(table, hmap)} {source}", params)
     if con.execute("SELECT count(*) FROM _rejects").fetchone()[0]:
         raise RejectedRecords()
-    return con.execute(f"SELECT count(*) FROM raw_{table.name} WHERE file_sha256 = ?", [sha]).fetchone()[0]
+    n, first, last = con.execute(
+        f"SELECT count(*), min(rowid), max(rowid) FROM raw_{table.name} WHERE file_sha256 = ?", [sha]
+    ).fetchone()
+    if n and last - first + 1 == n:
+        con.execute(
+            f"UPDATE raw_{table.name} SET source_row = rowid - {int(first)} + 2 WHERE file_sha256 = ?", [sha]
+        )
+    elif n:  # not one contiguous block (never seen): number by reading the file again, in order
+        con.execute(f"DELETE FROM raw_{table.name} WHERE file_sha256 = ?", [sha])
+        con.execute(insert + f"SELECT $sha, row_number() OVER () + 1, $snap, {mapping.raw_select(table, hmap)} "
+                    f"{source}", params)
+    return n
 
 
 def load_file(
