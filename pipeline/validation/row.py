@@ -56,16 +56,30 @@ def _render_sql(c: chk.Check, k: int, run_id: str, file_name: str | None, sha: s
     )
 
 
-def _sql_failures(con: duckdb.DuckDBPyConnection, checks: list[chk.Check]) -> None:
+def _sql_failures(con: duckdb.DuckDBPyConnection, table: model.Table, checks: list[chk.Check], sha: str) -> None:
+    """``_fails`` (check_id, source_row) of one file in one pass over the frame, without materialising it.
+
+    Row predicates are evaluated together per row (one join of raw and core); window predicates (R06) read the
+    core rows alone. Materialising the whole frame first cost ~3x more (issue 7: 7.4 M contacts 6.3 s -> 2.3 s).
+    """
+    row = [(k, c) for k, c in enumerate(checks) if not c.window]
     parts = []
+    if row:
+        flags = ", ".join(f"CASE WHEN {c.sql} THEN {k} END" for k, c in row)
+        parts.append(
+            f"SELECT unnest(f) AS check_id, source_row FROM (SELECT source_row, "
+            f"list_filter([{flags}], lambda x: x IS NOT NULL) AS f FROM ({chk.frame_sql(table, sha)})) WHERE len(f) > 0"
+        )
+    core = f"SELECT * FROM core_{table.name} WHERE file_sha256 = {sha}"
     for k, c in enumerate(checks):
         if c.window:
             parts.append(
-                f"SELECT {k} AS check_id, source_row FROM (SELECT source_row, ({c.sql}) AS bad FROM _vf) WHERE bad"
+                f"SELECT {k} AS check_id, source_row FROM (SELECT source_row, ({c.sql}) AS bad FROM ({core})) WHERE bad"
             )
-        else:
-            parts.append(f"SELECT {k} AS check_id, source_row FROM _vf WHERE {c.sql}")
-    con.execute("CREATE OR REPLACE TEMP TABLE _fails AS " + " UNION ALL ".join(parts))
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _fails AS "
+        + (" UNION ALL ".join(parts) if parts else "SELECT 0 AS check_id, 0::BIGINT AS source_row WHERE false")
+    )
 
 
 def validate_file(
@@ -90,18 +104,24 @@ def validate_file(
     file_name = con.execute("SELECT file_name FROM ingest_files WHERE file_sha256 = ?", [file_sha256]).fetchone()
     file_name = file_name[0] if file_name else None
 
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _vf AS {chk.frame_sql(table, sha)}")
-    n_rows, snapshot = con.execute("SELECT count(*), max(snapshot_date) FROM _vf").fetchone()
+    n_rows, snapshot = con.execute(
+        f"SELECT count(*), max(snapshot_date) FROM core_{table_name} WHERE file_sha256 = {sha}"
+    ).fetchone()
     use = engine or ("gx" if n_rows <= gx_max_rows else "sql")
     if use == "gx" and n_rows:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _vf AS {chk.frame_sql(table, sha)}")
         frame = con.execute("SELECT * FROM _vf").df()
         run = gx_engine.validate_frame(frame, table, checks, snapshot)
         fails_df = pd.DataFrame(run.failures, columns=["check_id", "source_row"]).astype("int64")  # noqa: F841
         con.execute("CREATE OR REPLACE TEMP TABLE _fails AS SELECT DISTINCT check_id, source_row FROM fails_df")
         store_gx_result(con, file_sha256, table_name, run)
     else:
-        _sql_failures(con, checks)
+        _sql_failures(con, table, checks, sha)
         con.execute("DELETE FROM gx_results WHERE file_sha256 = ?", [file_sha256])
+        # the frame of the failing rows only: their values go into the problem messages
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _vf AS {chk.frame_sql(table, sha, 'SELECT source_row FROM _fails')}"
+        )
 
     row_rules = [r for r in rules() if r.startswith(ROW_RULE_PREFIXES)]
     con.execute(
