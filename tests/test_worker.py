@@ -1,0 +1,107 @@
+"""``run`` on two cores: the worker processes write the same files as a run in one process, and a failure in
+a worker reaches the user as the same clear message (no traceback) as one in the main process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline import worker
+from pipeline.config import ConfigError, load_config
+from pipeline.generate import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_worker_returns_values_and_raises_the_tasks_exception():
+    with worker.Worker(preload=()) as w:
+        w.submit("pipeline.cli", "_as_of", "31.12.2025")
+        assert str(w.result()) == "2025-12-31"
+        w.submit("pipeline.cli", "_as_of", "kein Datum")
+        with pytest.raises(ConfigError, match="kein Datum"):
+            w.result()
+        w.submit("pipeline.cli", "_as_of", None)  # still serving after a failed task
+        assert w.result() is None
+
+
+def test_worker_that_dies_is_reported():
+    with worker.Worker(preload=()) as w:
+        w.submit("os", "_exit", 3)
+        with pytest.raises(worker.WorkerDied, match="Exit-Code 3"):
+            w.result()
+
+
+def test_busy_worker_is_stopped_on_close():
+    w = worker.Worker(preload=())
+    w.submit("time", "sleep", 60)
+    w.close(timeout=5)
+    assert not w._proc.is_alive()
+
+
+def _run(base: Path, **env) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "pipeline", "run", "--period", "2025", "--quiet"]
+    cmd += ["--config", str(base / "config.toml")]
+    return subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "COLUMNS": "200", **env})
+
+
+def _project(base: Path) -> Path:
+    base.mkdir()
+    (base / "config.toml").write_text((ROOT / "config.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    cfg = load_config(base / "config.toml")
+    generate(cfg.inbox, households=12, seed=5, cycles=["2025"], defects=0.05, config=cfg, snapshots=1)
+    return cfg.outputs / "2025"
+
+
+def _pdf_text(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True).stdout
+
+
+@pytest.mark.slow
+def test_run_with_workers_writes_the_same_files_as_one_process(tmp_path):
+    outs = {}
+    for mode in ("0", "1"):
+        out = _project(tmp_path / f"parallel{mode}")
+        proc = _run(out.parents[1], ESF_PIPELINE_PARALLEL=mode)
+        assert proc.returncode == 0, proc.stderr
+        assert "Traceback" not in proc.stderr
+        outs[mode] = out
+    manifests = {m: json.loads((o / "run_manifest.json").read_text(encoding="utf-8")) for m, o in outs.items()}
+    listed = {m: [o["path"] for o in man["outputs"]] for m, man in manifests.items()}
+    assert listed["1"] == listed["0"]
+    assert {"indicators.csv", "intern/indicators.csv", "intern/project_report.pdf", "data_docs/index.html"} <= set(
+        listed["1"]
+    )
+    for rel in listed["1"]:
+        assert (outs["1"] / rel).is_file(), rel
+    # every output is listed with the hash of the file on disk
+    from pipeline.ingest import file_sha256
+
+    for o in manifests["1"]["outputs"]:
+        assert o["sha256"] == file_sha256(outs["1"] / o["path"])
+    for rel in ("indicators.csv", "intern/indicators.csv"):
+        assert (outs["1"] / rel).read_bytes() == (outs["0"] / rel).read_bytes(), rel
+    for rel in ("project_report.pdf", "intern/project_report.pdf"):
+        assert _pdf_text(outs["1"] / rel) == _pdf_text(outs["0"] / rel), rel
+    timings = manifests["1"]["timings"]
+    for step in ("ingest", "validation_outputs", "reports_foerdergeber", "reports_intern", "indicators_intern"):
+        assert step in timings, step
+
+
+@pytest.mark.slow
+def test_failure_in_a_worker_is_one_clear_message(tmp_path):
+    out = _project(tmp_path / "p")
+    out.mkdir(parents=True)
+    (out / "intern").write_text("kein Ordner", encoding="utf-8")  # the intern worker cannot create its folder
+    proc = _run(out.parents[1])
+    assert proc.returncode == 1
+    assert "Interner Fehler (FileExistsError)" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (out / "run_manifest.json").exists()
+    # with ESF_PIPELINE_DEBUG=1 the traceback from inside the worker is shown
+    proc = _run(out.parents[1], ESF_PIPELINE_DEBUG="1")
+    assert proc.returncode != 0 and "Im Berichtsprozess" in proc.stderr
