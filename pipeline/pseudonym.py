@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
@@ -50,9 +51,12 @@ def register(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
         con.remove_function("pseudonym")
     except Exception:  # not registered yet
         pass
+    # One connection's cache: a name or BG number recurs in every snapshot (and a household's BG number in
+    # each row of it), and the UDF runs row by row under the GIL (issue 7). Dropped with the connection.
+    cached = lru_cache(maxsize=1 << 20)(lambda parts: keyed_hash(key, list(parts)))
     con.create_function(
         "pseudonym",
-        lambda parts: keyed_hash(key, parts),
+        lambda parts: cached(tuple(parts)),
         [duckdb.list_type(duckdb.sqltype("VARCHAR"))],
         duckdb.sqltype("VARCHAR"),
         null_handling="special",

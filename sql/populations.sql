@@ -23,7 +23,10 @@ CREATE OR REPLACE TEMP MACRO share(numerator, denominator) AS
 
 -- Households that started: `nicht angetreten` belongs to no population.
 CREATE OR REPLACE TEMP TABLE households_started AS
-SELECT * FROM households WHERE status IS DISTINCT FROM 'not_started';
+-- (lineage columns stay behind: indicators never read them, and copying the 64-character file hash
+-- into every temp table was a large part of the step at 100 000 households)
+SELECT * EXCLUDE (file_sha256, source_row, snapshot_date) FROM households
+WHERE status IS DISTINCT FROM 'not_started';
 
 -- Households of P with their window: cycle report = the cohort, window [entry, exit or data state];
 -- range report = households active in P, window cut to P.
@@ -54,13 +57,13 @@ WHERE h.exit_date IS NOT NULL
 
 -- Every person (any role) of a household of P, with the household's entry date.
 CREATE OR REPLACE TEMP TABLE persons_of_period_households AS
-SELECT pe.*, h.entry_date AS household_entry_date
+SELECT pe.* EXCLUDE (file_sha256, source_row, snapshot_date, name_hash), h.entry_date AS household_entry_date
 FROM persons AS pe JOIN households_of_period AS h USING (household_id);
 
 -- Every ESF participant record of a started household, with the attributes the ESF indicators need.
 CREATE OR REPLACE TEMP TABLE esf_participant_records AS
 WITH with_household AS (
-    SELECT pe.*,
+    SELECT pe.* EXCLUDE (file_sha256, source_row, snapshot_date, name_hash),
            h.project_cycle, h.jobcenter_site, h.household_type, h.municipality_ags,
            full_years(pe.birth_date, pe.esf_entry_date) AS age_at_entry,
            CASE
@@ -83,8 +86,10 @@ WITH with_household AS (
                WHEN pe.destination_start IS NULL OR pe.destination_start <= pe.esf_exit_date + 28 THEN pe.destination
                ELSE 'unknown'
            END AS destination_upon_leaving
-    FROM persons AS pe JOIN households_started AS h USING (household_id)
+    FROM persons AS pe JOIN households_started AS h USING (household_id), period_params AS p
     WHERE pe.is_esf_participant AND pe.esf_entry_date IS NOT NULL
+      -- a cycle report reads its cohort only (a range report needs every cycle: entries and exits by date)
+      AND (p.report_kind <> 'cycle' OR h.project_cycle = p.cycle_id)
 )
 SELECT w.*,
        (w.gender IN ('female', 'male', 'diverse') AND w.birth_date IS NOT NULL
@@ -130,7 +135,7 @@ WHERE list_contains(p.counted_help_statuses, hl.help_status)
 
 -- Contacts that took place, dated inside the household's window (K11, K12).
 CREATE OR REPLACE TEMP TABLE contacts_in_window AS
-SELECT c.contact_id, c.household_id, c.contact_type, c.contact_date
+SELECT c.household_id, c.contact_type
 FROM contacts AS c JOIN households_of_period AS h USING (household_id)
 WHERE c.took_place AND c.contact_date BETWEEN h.window_start AND h.window_end;
 
