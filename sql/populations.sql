@@ -57,7 +57,7 @@ WHERE h.exit_date IS NOT NULL
 
 -- Every person (any role) of a household of P, with the household's entry date.
 CREATE OR REPLACE TEMP TABLE persons_of_period_households AS
-SELECT pe.* EXCLUDE (file_sha256, source_row, snapshot_date, name_hash), h.entry_date AS household_entry_date
+SELECT pe.person_id, pe.household_id, pe.role, pe.birth_date, h.entry_date AS household_entry_date
 FROM persons AS pe JOIN households_of_period AS h USING (household_id);
 
 -- Every ESF participant record of a started household, with the attributes the ESF indicators need.
@@ -99,23 +99,25 @@ SELECT w.*,
                         CASE WHEN w.age_at_entry < 25 THEN p.ltu_months_under_25 ELSE p.ltu_months_25_plus END))::DATE,
                 FALSE) AS is_long_term_unemployed,
        coalesce(nullif(trim(w.citizenship), '') NOT IN (SELECT code FROM ref_eu27), FALSE) AS is_third_country,
-       coalesce(list_contains(p.rural_municipalities, w.municipality_ags), FALSE) AS is_rural
+       coalesce(list_contains(p.rural_municipalities, w.municipality_ags), FALSE) AS is_rural,
+       -- the participant's record of the cycle (earliest ESF entry): see esf_participants
+       row_number() OVER (PARTITION BY w.person_id, w.project_cycle ORDER BY w.esf_entry_date, w.household_id) = 1
+           AS is_cycle_record
 FROM with_household AS w, period_params AS p;
 
 -- One row per participant and cycle (a person supported again in a later cycle counts in both cycles).
-CREATE OR REPLACE TEMP TABLE esf_participants AS
-SELECT * FROM esf_participant_records
-QUALIFY row_number() OVER (PARTITION BY person_id, project_cycle ORDER BY esf_entry_date, household_id) = 1;
+CREATE OR REPLACE TEMP VIEW esf_participants AS
+SELECT * EXCLUDE (is_cycle_record) FROM esf_participant_records WHERE is_cycle_record;
 
 -- Participants entering in P: the cohort's participants (cycle) or ESF entry ∈ P (range); complete or not.
-CREATE OR REPLACE TEMP TABLE participants_entering_in_period AS
+CREATE OR REPLACE TEMP VIEW participants_entering_in_period AS
 SELECT ep.*
 FROM esf_participants AS ep, period_params AS p
 WHERE CASE WHEN p.report_kind = 'cycle' THEN ep.project_cycle = p.cycle_id
            ELSE ep.esf_entry_date BETWEEN p.p_start AND p.p_end END;
 
 -- Participants leaving in P: the cohort's participants with an ESF exit (cycle) or ESF exit ∈ P (range).
-CREATE OR REPLACE TEMP TABLE participants_leaving_in_period AS
+CREATE OR REPLACE TEMP VIEW participants_leaving_in_period AS
 SELECT ep.*
 FROM esf_participants AS ep, period_params AS p
 WHERE ep.esf_exit_date IS NOT NULL
@@ -133,11 +135,14 @@ CROSS JOIN period_params AS p
 WHERE list_contains(p.counted_help_statuses, hl.help_status)
   AND hl.initiated_date BETWEEN h.window_start AND h.window_end;
 
--- Contacts that took place, dated inside the household's window (K11, K12).
+-- Contacts that took place, dated inside the household's window (K11, K12); one row per household of P
+-- with such contacts (counted here: copying millions of contact rows into a temp table was the slowest
+-- statement of the step at 100 000 households).
 CREATE OR REPLACE TEMP TABLE contacts_in_window AS
-SELECT c.household_id, c.contact_type
+SELECT c.household_id, count(*) AS contacts, count(*) FILTER (WHERE c.contact_type = 'home_visit') AS home_visits
 FROM contacts AS c JOIN households_of_period AS h USING (household_id)
-WHERE c.took_place AND c.contact_date BETWEEN h.window_start AND h.window_end;
+WHERE c.took_place AND c.contact_date BETWEEN h.window_start AND h.window_end
+GROUP BY c.household_id;
 
 -- Months of the report: every month of P and of any household window (K01, K06 by month).
 CREATE OR REPLACE TEMP TABLE report_months AS

@@ -137,12 +137,12 @@ k11_k12 AS (
     -- household-months = Σ window days ÷ 30.4375 (average month length)
     SELECT 'K11' AS indicator_id, 'total' AS dimension, 'total' AS category,
            NULL AS numerator, NULL AS denominator,
-           share((SELECT count(*) FROM contacts_in_window),
+           share((SELECT coalesce(sum(contacts), 0) FROM contacts_in_window),
                  (SELECT sum(window_days) FROM households_of_period) / 30.4375) AS value,
            0 AS cat_order
     UNION ALL
-    SELECT 'K12', 'total', 'total', count(*) FILTER (WHERE contact_type = 'home_visit'), count(*),
-           share(count(*) FILTER (WHERE contact_type = 'home_visit'), count(*)), 0
+    SELECT 'K12', 'total', 'total', coalesce(sum(home_visits), 0), coalesce(sum(contacts), 0),
+           share(sum(home_visits), sum(contacts)), 0
     FROM contacts_in_window
 ),
 k13 AS (
