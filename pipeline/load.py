@@ -134,12 +134,13 @@ def record_vanished(con: duckdb.DuckDBPyConnection, table: model.Table, snapshot
     if prev is None:
         return 0
     key = record_key_sql(table)
+    # EXCEPT is already a set difference; DISTINCT on both sides first made it ~4x slower (issue 7)
     q = f"""
         INSERT INTO vanished_records
         SELECT ?, k, ?, ?, ? FROM (
-            SELECT DISTINCT {key} AS k FROM core_{table.name} WHERE snapshot_date = ?
+            SELECT {key} AS k FROM core_{table.name} WHERE snapshot_date = ?
             EXCEPT
-            SELECT DISTINCT {key} AS k FROM core_{table.name} WHERE file_sha256 = ?)"""
+            SELECT {key} AS k FROM core_{table.name} WHERE file_sha256 = ?)"""
     before = con.execute("SELECT count(*) FROM vanished_records").fetchone()[0]
     con.execute(q, [table.name, prev, snapshot, sha, prev, sha])
     return con.execute("SELECT count(*) FROM vanished_records").fetchone()[0] - before
