@@ -569,7 +569,19 @@ def erase_cmd(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SystemExit as exc:
+        code = exc.code
+    else:
+        code = 0
+    if not isinstance(code, int):
+        if code is not None:
+            print(code, file=sys.stderr)
+        code = 0 if code is None else 1
+    from pipeline.worker import _fast_exit
+
+    _fast_exit(code)
 
 
 if __name__ == "__main__":
