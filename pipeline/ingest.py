@@ -21,6 +21,7 @@ import duckdb
 from pipeline import db, load, pseudonym, read
 from pipeline.config import Config
 from pipeline.read import FileProblem
+from pipeline.validation.rules import rules as rule_catalogue
 
 # DuckDB's default memory limit is 80 % of RAM: an ingest of 100,000 households (16 M contact rows) then
 # peaked at 6.6 GB. With a cap it spills joins and temp tables to ``<database>.tmp/`` instead (issue 7:
@@ -283,7 +284,7 @@ def _ingest_one(con, config: Config, path: Path, workdir: Path, run_id: str, val
             row,
             None,
             None,
-            "Zeile hat eine falsche Anzahl von Feldern (Trennzeichen oder Anführungszeichen prüfen).",
+            rule_catalogue()["R00"].message,
         )
     if loaded.malformed_rows:
         con.execute(

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from pipeline import db, ingest, model, read
 from pipeline.config import load_config
+from pipeline.validation.rules import rules
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = "personen_20200131.csv"
@@ -171,8 +172,9 @@ def test_rows_with_wrong_field_count_are_quarantined_not_lost(cfg):
     assert f.status == "loaded" and f.rows_read == 3
     assert f.rows_quarantined >= 2 and f.rows_loaded + f.rows_quarantined == 3
     con = db.connect(cfg.database, read_only=True)
-    rows = con.execute("SELECT source_row FROM problems WHERE rule_id = 'R00' ORDER BY 1").fetchall()
-    assert rows == [(3,), (4,)]
+    rows = con.execute("SELECT source_row, severity, message FROM problems WHERE rule_id = 'R00' ORDER BY 1").fetchall()
+    message = rules()["R00"].message
+    assert rows == [(3, "row_error", message), (4, "row_error", message)]
     con.close()
 
 

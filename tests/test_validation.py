@@ -140,7 +140,8 @@ def test_rule_fixture_breaks_exactly_that_rule(tmp_path, case):
 def test_every_row_and_cross_rule_has_a_fixture():
     covered = {rid for _, exp in CASES.values() for rid, *_ in exp}
     defined = {r for r in rules() if r[0] in "RPX"}
-    assert defined == covered
+    # R00 comes from the reader, not from a value: test_hostile_inputs.py writes rows with wrong field counts
+    assert defined - {"R00"} == covered
 
 
 def test_gx_and_sql_engines_report_the_same(tmp_path):

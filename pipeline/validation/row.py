@@ -123,7 +123,8 @@ def validate_file(
             f"CREATE OR REPLACE TEMP TABLE _vf AS {chk.frame_sql(table, sha, 'SELECT source_row FROM _fails')}"
         )
 
-    row_rules = [r for r in rules() if r.startswith(ROW_RULE_PREFIXES)]
+    # R00 (wrong field count) is the reader's finding, not a value check: re-validating keeps it
+    row_rules = [r for r in rules() if r.startswith(ROW_RULE_PREFIXES) and r != "R00"]
     con.execute(
         f"DELETE FROM problems WHERE file_sha256 = {sha} AND rule_id IN ({', '.join(map(sql_literal, row_rules))})"
     )
