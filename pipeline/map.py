@@ -110,7 +110,8 @@ def _date_expr(x: str, birth: bool) -> str:
 def typed_insert(table: model.Table) -> str:
     """INSERT of one file's raw rows ($sha) into core_<table>, typed; NULL where unparseable.
 
-    Label look-ups read one MAP per label list (raw text -> code) built from _labelmap.
+    Label look-ups read one MAP per label list (raw text -> code) built from _labelmap; list columns join
+    ``_listmap_<column>`` (each distinct list text -> its codes), built by :func:`build_label_map`.
     """
     lists = sorted({c.labels for c in table.columns if c.type in ("label", "list")} | {"_bool"})
     maps = ", ".join(
@@ -123,7 +124,15 @@ def typed_insert(table: model.Table) -> str:
         f"INSERT INTO core_{table.name} (file_sha256, source_row, snapshot_date, {cols}) "
         f"WITH maps AS (SELECT {maps}) "
         f"SELECT file_sha256, source_row, snapshot_date, {typed_select(table)} "
-        f"FROM raw_{table.name}, maps WHERE file_sha256 = $sha"
+        f"FROM raw_{table.name} AS r{_list_joins(table)}, maps WHERE file_sha256 = $sha"
+    )
+
+
+def _list_joins(table: model.Table) -> str:
+    return "".join(
+        f" LEFT JOIN _listmap_{c.name} AS _lm_{c.name} ON _lm_{c.name}.list_text = r.{c.name}"
+        for c in table.columns
+        if c.type == "list"
     )
 
 
@@ -154,10 +163,7 @@ def typed_select(table: model.Table) -> str:
         elif t == "label":
             e = f"_m_{col.labels}[{x}]"
         elif t == "list":
-            e = (
-                f"CASE WHEN NULLIF(trim({x}), '') IS NULL THEN NULL "
-                f"ELSE list_transform(string_split({x}, ','), lambda e: _m_{col.labels}[trim(e)]) END"
-            )
+            e = f"CASE WHEN NULLIF(trim(r.{x}), '') IS NULL THEN NULL ELSE _lm_{x}.codes END"
         else:  # pragma: no cover - the model knows no other type
             raise ValueError(t)
         exprs.append(f"{e} AS {name}")
@@ -190,3 +196,17 @@ def build_label_map(con: duckdb.DuckDBPyConnection, table: model.Table, file_sha
                 rows.append((col.labels, raw, lists[col.labels].code_for(raw)))
     if rows:
         con.executemany("INSERT INTO _labelmap VALUES (?, ?, ?)", list(set(rows)))
+    for col in table.columns:
+        if col.type != "list":
+            continue
+        # each distinct list text mapped once (unknown items stay NULL), joined by typed_insert: splitting and
+        # mapping the list of every row was the costliest expression of a large contacts file (issue 7)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _listmap_{col.name} AS "
+            f"SELECT v AS list_text, list_transform(string_split(v, ','), lambda e: m[trim(e)]) AS codes "
+            f"FROM (SELECT DISTINCT {col.name} AS v FROM raw_{table.name} "
+            f"WHERE file_sha256 = ? AND {col.name} IS NOT NULL), "
+            f"(SELECT map_from_entries(list({{'k': raw, 'v': code}})) AS m FROM _labelmap "
+            f"WHERE list_name = '{col.labels}' AND code IS NOT NULL)",
+            [file_sha256],
+        )
