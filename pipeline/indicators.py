@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from pipeline import catalogue, db
+from pipeline import catalogue, db, files
 from pipeline.config import Config
 from pipeline.period import Period, resolve_period
 
@@ -164,14 +162,4 @@ def _quote(text: str) -> str:
 
 def write_csv(result: IndicatorResult, path: Path) -> Path:
     """Write indicators.csv atomically (UTF-8 without BOM, LF line ends)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".indicators-", suffix=".csv", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(csv_text(result))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return files.write_text(path, csv_text(result))

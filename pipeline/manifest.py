@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 from importlib import metadata
 from pathlib import Path
 
-from pipeline import db
+from pipeline import db, files
 from pipeline.config import Config
 from pipeline.ingest import file_sha256
 
@@ -93,9 +92,4 @@ def write(
         ],
         "timings": timings or {},
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "run_manifest.json"
-    tmp = path.with_suffix(".json.part")
-    tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return files.write_text(out_dir / "run_manifest.json", json.dumps(doc, indent=2, ensure_ascii=False))

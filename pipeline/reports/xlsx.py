@@ -6,10 +6,7 @@ one symbol for suppressed values explained in a footnote. Every save goes to a t
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +17,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from pipeline import files
 from pipeline.reports.disclosure import Suppressed
 
 FMT_COUNT = "0"
@@ -175,30 +173,13 @@ def new_workbook() -> Workbook:
     return wb
 
 
-@contextlib.contextmanager
-def _replacing(path: Path):
-    """Yield a temp path beside `path`; on success it replaces `path`, on failure it is removed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix + ".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def atomic_save(wb: Workbook, path: Path) -> Path:
     """Save to a temp file in the same directory, then replace: a half-written file never replaces a good one."""
     path = Path(path)
-    with _replacing(path) as tmp:
+    with files.replacing(path) as tmp:
         wb.save(tmp)
     return path
 
 
 def atomic_write_bytes(data: bytes, path: Path) -> Path:
-    path = Path(path)
-    with _replacing(path) as tmp:
-        tmp.write_bytes(data)
-    return path
+    return files.write_bytes(path, data)

@@ -11,13 +11,12 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
 import duckdb
 
-from pipeline import model
+from pipeline import files, model
 from pipeline.validation import checks as chk
 from pipeline.validation import gx_engine
 from pipeline.validation.cross import files_in_force
@@ -191,15 +190,8 @@ def write_workbook(
         headers += [("Regeln", 14), ("Meldungen", 100)]
         _sheet(wb, f"Zurückgestellt {table.label}", headers, [list(r) for r in q])
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".validation_report.", suffix=".xlsx", dir=path.parent)
-    os.close(fd)
-    try:
+    with files.replacing(path) as tmp:
         wb.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 
