@@ -317,12 +317,10 @@ def _report_workers():
     workers: dict = {}
     try:
         if worker.enabled():
-            for audience in RUN_AUDIENCES:
-                workers[audience] = worker.Worker()
+            workers = dict(zip(RUN_AUDIENCES, worker.start(len(RUN_AUDIENCES)), strict=True))
         yield workers
     finally:
-        for w in workers.values():
-            w.close()
+        worker.close_all(list(workers.values()))
 
 
 def run_pipeline(cfg: Config, period: str, as_of: dt.date | None, quiet: bool) -> Path:

@@ -1,12 +1,14 @@
-"""A second process for ``run``: it imports the heavy libraries while the main process ingests, then does
-part of the report work in parallel with it (issue 7: two cores, one project in well under 10 s).
+"""Worker processes for ``run``: they import the heavy libraries while the main process ingests, then do
+report work in parallel with it (issue 7: both cores for one project).
 
-The worker is started with the ``spawn`` method, so it shares nothing with the main process (no DuckDB
-instance, no threads); it opens the database read-only, only after the main process has closed its write
-connection (DuckDB allows several read-only processes, but not next to a writer).
+One worker is started with the ``spawn`` method, so it shares nothing with the main process (no DuckDB
+instance, no threads). After its imports it forks the further workers from itself: they share the
+imported modules instead of importing them again (a second import cost the ingest ~0.6 s of CPU). A
+worker opens the database read-only, only after the main process has closed its write connection
+(DuckDB allows several read-only processes, but not next to a writer).
 
-A task is a function of this package given by module and name (picklable). Its return value comes back to
-the caller; an exception raised in the worker is raised again in the caller, so the CLI reports it exactly
+A task is a function given by module and name (picklable arguments). Its return value comes back to the
+caller; an exception raised in the worker is raised again in the caller, so the CLI reports it exactly
 as if the work had run in the main process (``_friendly``: one clear message, no traceback).
 """
 
@@ -16,6 +18,7 @@ import importlib
 import multiprocessing
 import os
 import pickle
+import signal
 import traceback
 from typing import Any
 
@@ -60,40 +63,69 @@ def enabled() -> bool:
     return cores > 1
 
 
-def _serve(conn, preload: tuple[str, ...]) -> None:
-    """Worker main loop: import ``preload``, then run tasks until told to stop (None) or the pipe closes."""
+def _run_tasks(conn) -> None:
+    """Answer tasks on ``conn`` until told to stop (None) or the pipe closes."""
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        module, func, args, kwargs = task
+        try:
+            value = getattr(importlib.import_module(module), func)(*args, **kwargs)
+            conn.send(("ok", value))
+        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the caller
+            if isinstance(exc, KeyboardInterrupt):
+                return
+            tb = traceback.format_exc()
+            try:
+                payload = pickle.dumps(exc)
+                pickle.loads(payload)  # must also load on the other side
+                conn.send(("raise", payload, tb))
+            except Exception:  # noqa: BLE001 - an exception that does not pickle
+                conn.send(("raise", pickle.dumps(WorkerFailed(type(exc).__name__, str(exc))), tb))
+
+
+def _serve(conns: list, preload: tuple[str, ...]) -> None:
+    """Worker main: import ``preload`` once, then fork one copy per further connection (the copies share
+    the imports instead of importing again, which would compete with the ingest for the CPU), announce
+    the pid on each connection and answer tasks."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    # no OpenBLAS thread pool (numpy starts one on import): the process must be single-threaded to fork
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    children: list[int] = []
+    mine = conns[0]
     try:
         for name in preload:
             try:
                 importlib.import_module(name)
             except ImportError:
                 pass  # the task itself reports what is missing
-        while True:
-            try:
-                task = conn.recv()
-            except EOFError:
-                return
-            if task is None:
-                return
-            module, func, args, kwargs = task
-            try:
-                value = getattr(importlib.import_module(module), func)(*args, **kwargs)
-                conn.send(("ok", value))
-            except BaseException as exc:  # noqa: BLE001 - every failure goes back to the caller
-                if isinstance(exc, KeyboardInterrupt):
-                    return
-                tb = traceback.format_exc()
-                try:
-                    payload = pickle.dumps(exc)
-                    pickle.loads(payload)  # must also load on the other side
-                    conn.send(("raise", payload, tb))
-                except Exception:  # noqa: BLE001 - an exception that does not pickle
-                    conn.send(("raise", pickle.dumps(WorkerFailed(type(exc).__name__, str(exc))), tb))
+        # no DuckDB connection and no other thread exist in this process yet: forking is safe here
+        for conn in conns[1:]:
+            pid = os.fork()
+            if pid == 0:
+                children = []
+                for other in conns:
+                    if other is not conn:
+                        other.close()
+                mine = conn
+                break
+            children.append(pid)
+            conn.close()
+        mine.send(("ready", os.getpid()))
+        _run_tasks(mine)
     except KeyboardInterrupt:
         return
     finally:
-        conn.close()
+        mine.close()
+        for pid in children:  # their CPU time is accounted to this process, no zombies
+            try:
+                os.waitpid(pid, 0)
+            except (ChildProcessError, KeyboardInterrupt):
+                pass
         _fast_exit(0)
 
 
@@ -116,15 +148,14 @@ def _fast_exit(code: int) -> None:
 
 
 class Worker:
-    """One spawned worker process; ``submit`` a task, later take its ``result``; always ``close``."""
+    """The caller's end of one worker process: ``submit`` a task, later take its ``result``."""
 
-    def __init__(self, preload: tuple[str, ...] = PRELOAD):
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child, preload), name="esf-pipeline-worker", daemon=True)
-        self._proc.start()
-        child.close()
+    def __init__(self, conn, process=None):
+        self._conn = conn
+        self._proc = process  # the spawned process; None for a forked copy (a child of that process)
+        self._pid: int | None = None
         self._busy = False
+        self._stopped = False
 
     def submit(self, module: str, func: str, *args: Any, **kwargs: Any) -> None:
         if self._busy:
@@ -135,10 +166,17 @@ class Worker:
             raise self._died() from None
         self._busy = True
 
+    def _recv(self):
+        while True:
+            answer = self._conn.recv()
+            if answer[0] != "ready":
+                return answer
+            self._pid = answer[1]
+
     def result(self) -> Any:
         """The return value of the submitted task, or its exception raised here (traceback text as a note)."""
         try:
-            answer = self._conn.recv()
+            answer = self._recv()
         except (EOFError, OSError):
             raise self._died() from None
         finally:
@@ -151,27 +189,64 @@ class Worker:
         raise exc
 
     def _died(self) -> WorkerDied:
-        self._proc.join(timeout=5)
-        return WorkerDied(f"Der Berichtsprozess wurde unerwartet beendet (Exit-Code {self._proc.exitcode}).")
+        code = ""
+        if self._proc is not None:
+            self._proc.join(timeout=5)
+            code = f" (Exit-Code {self._proc.exitcode})"
+        return WorkerDied(f"Der Berichtsprozess wurde unerwartet beendet{code}.")
+
+    def stop(self) -> None:
+        """Ask the worker to end: politely when idle, with SIGTERM when it is still busy (the run failed)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._busy:
+            try:
+                if self._pid is None and self._conn.poll(1.0):
+                    answer = self._conn.recv()  # the "ready" with the pid (the task has no answer yet)
+                    if answer[0] == "ready":
+                        self._pid = answer[1]
+            except (EOFError, OSError):
+                pass
+            if self._pid is not None:
+                try:
+                    os.kill(self._pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+            elif self._proc is not None:
+                self._proc.terminate()
+        else:
+            try:
+                self._conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
 
     def close(self, timeout: float = 10.0) -> None:
-        """Stop the worker: politely when idle, terminated when it is still busy (the run failed)."""
-        if self._proc.is_alive():
-            if self._busy:
-                self._proc.terminate()
-            else:
-                try:
-                    self._conn.send(None)
-                except (BrokenPipeError, OSError):
-                    pass
+        self.stop()
+        if self._proc is not None:
             self._proc.join(timeout)
             if self._proc.is_alive():
                 self._proc.kill()
                 self._proc.join()
         self._conn.close()
 
-    def __enter__(self) -> Worker:
-        return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+def start(n: int, preload: tuple[str, ...] = PRELOAD) -> list[Worker]:
+    """``n`` workers: one spawned process that imports ``preload`` and then forks the others from itself."""
+    ctx = multiprocessing.get_context("spawn")
+    pipes = [ctx.Pipe() for _ in range(n)]
+    proc = ctx.Process(
+        target=_serve, args=([child for _, child in pipes], preload), name="esf-pipeline-worker", daemon=True
+    )
+    proc.start()
+    for _, child in pipes:
+        child.close()
+    return [Worker(conn, proc if i == 0 else None) for i, (conn, _) in enumerate(pipes)]
+
+
+def close_all(workers: list[Worker]) -> None:
+    """Stop every worker, the forked ones first (the spawned one waits for them before it exits)."""
+    for w in workers:
+        w.stop()
+    for w in reversed(workers):
+        w.close()

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,29 +19,45 @@ from pipeline.generate import generate
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_worker_returns_values_and_raises_the_tasks_exception():
-    with worker.Worker(preload=()) as w:
-        w.submit("pipeline.cli", "_as_of", "31.12.2025")
-        assert str(w.result()) == "2025-12-31"
-        w.submit("pipeline.cli", "_as_of", "kein Datum")
+def test_workers_return_values_and_raise_the_tasks_exception():
+    workers = worker.start(2, preload=("pipeline.cli",))
+    try:
+        for w in workers:
+            w.submit("os", "getpid")
+        pids = [w.result() for w in workers]
+        assert len(set(pids)) == 2 and os.getpid() not in pids  # the second one is a fork of the first
+        for w in workers:
+            w.submit("pipeline.cli", "_as_of", "31.12.2025")
+        assert [str(w.result()) for w in workers] == ["2025-12-31"] * 2
+        workers[1].submit("pipeline.cli", "_as_of", "kein Datum")
         with pytest.raises(ConfigError, match="kein Datum"):
-            w.result()
-        w.submit("pipeline.cli", "_as_of", None)  # still serving after a failed task
-        assert w.result() is None
+            workers[1].result()
+        workers[1].submit("pipeline.cli", "_as_of", None)  # still serving after a failed task
+        assert workers[1].result() is None
+    finally:
+        worker.close_all(workers)
+    assert not workers[0]._proc.is_alive()
 
 
-def test_worker_that_dies_is_reported():
-    with worker.Worker(preload=()) as w:
-        w.submit("os", "_exit", 3)
-        with pytest.raises(worker.WorkerDied, match="Exit-Code 3"):
-            w.result()
+@pytest.mark.parametrize("which", [0, 1])
+def test_worker_that_dies_is_reported(which):
+    workers = worker.start(2, preload=())
+    try:
+        workers[which].submit("os", "_exit", 3)
+        with pytest.raises(worker.WorkerDied, match="unerwartet beendet"):
+            workers[which].result()
+    finally:
+        worker.close_all(workers)
 
 
-def test_busy_worker_is_stopped_on_close():
-    w = worker.Worker(preload=())
-    w.submit("time", "sleep", 60)
-    w.close(timeout=5)
-    assert not w._proc.is_alive()
+def test_busy_workers_are_stopped_on_close():
+    workers = worker.start(2, preload=())
+    for w in workers:
+        w.submit("time", "sleep", 60)
+    t = time.perf_counter()
+    worker.close_all(workers)
+    assert time.perf_counter() - t < 10
+    assert not workers[0]._proc.is_alive()
 
 
 def _run(base: Path, **env) -> subprocess.CompletedProcess:
