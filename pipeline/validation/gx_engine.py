@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import threading
 import warnings
 from dataclasses import dataclass
 from functools import cache
@@ -43,23 +42,9 @@ SAFE_RESULT_KEYS = (
     "missing_percent",
 )
 
-_import_lock = threading.Lock()
-
-
-def preload() -> threading.Thread:
-    """Start importing GX in a background thread (the import costs ~2.4 s; ingest reads and loads meanwhile)."""
-    thread = threading.Thread(target=_gx, name="gx-import", daemon=True)
-    thread.start()
-    return thread
-
-
-def _gx():
-    with _import_lock:  # a preload thread and the caller must not import GX at the same time
-        return _gx_import()
-
 
 @cache
-def _gx_import():
+def _gx():
     os.environ["GX_ANALYTICS_ENABLED"] = "False"
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"great_expectations.*")
     import great_expectations as gx
