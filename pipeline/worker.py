@@ -1,7 +1,7 @@
 """Worker processes for ``run``: they import the heavy libraries while the main process ingests, then do
 report work in parallel with it (issue 7: both cores for one project).
 
-One worker is started with the ``spawn`` method, so it shares nothing with the main process (no DuckDB
+One worker is a new interpreter (``python -c``), so it shares nothing with the main process (no DuckDB
 instance, no threads). After its imports it forks the further workers from itself: they share the
 imported modules instead of importing them again (a second import cost the ingest ~0.6 s of CPU). A
 worker opens the database read-only, only after the main process has closed its write connection
@@ -15,16 +15,21 @@ as if the work had run in the main process (``_friendly``: one clear message, no
 from __future__ import annotations
 
 import importlib
+import json
 import multiprocessing
 import os
 import pickle
 import signal
+import subprocess
+import sys
 import traceback
+from pathlib import Path
 from typing import Any
 
 PARALLEL_ENV = "ESF_PIPELINE_PARALLEL"  # "0": no worker, everything in the main process
 # imported by the worker while the main process ingests (~1.2 s, most of it WeasyPrint and matplotlib)
 PRELOAD = (
+    "pipeline.cli",
     "duckdb",
     "weasyprint",
     "pipeline.indicators",
@@ -134,7 +139,6 @@ def _fast_exit(code: int) -> None:
     imported: thousands of modules freed one by one). Exit handlers still run; every output file is
     written and closed by then."""
     import atexit
-    import sys
 
     try:
         atexit._run_exitfuncs()
@@ -152,7 +156,7 @@ class Worker:
 
     def __init__(self, conn, process=None):
         self._conn = conn
-        self._proc = process  # the spawned process; None for a forked copy (a child of that process)
+        self._proc = process  # the started interpreter (Popen); None for a forked copy (its child)
         self._pid: int | None = None
         self._busy = False
         self._stopped = False
@@ -191,8 +195,10 @@ class Worker:
     def _died(self) -> WorkerDied:
         code = ""
         if self._proc is not None:
-            self._proc.join(timeout=5)
-            code = f" (Exit-Code {self._proc.exitcode})"
+            try:
+                code = f" (Exit-Code {self._proc.wait(timeout=5)})"
+            except subprocess.TimeoutExpired:
+                pass
         return WorkerDied(f"Der Berichtsprozess wurde unerwartet beendet{code}.")
 
     def stop(self) -> None:
@@ -224,24 +230,37 @@ class Worker:
     def close(self, timeout: float = 10.0) -> None:
         self.stop()
         if self._proc is not None:
-            self._proc.join(timeout)
-            if self._proc.is_alive():
+            try:
+                self._proc.wait(timeout)
+            except subprocess.TimeoutExpired:
                 self._proc.kill()
-                self._proc.join()
+                self._proc.wait()
         self._conn.close()
 
 
 def start(n: int, preload: tuple[str, ...] = PRELOAD) -> list[Worker]:
-    """``n`` workers: one spawned process that imports ``preload`` and then forks the others from itself."""
-    ctx = multiprocessing.get_context("spawn")
-    pipes = [ctx.Pipe() for _ in range(n)]
-    proc = ctx.Process(
-        target=_serve, args=([child for _, child in pipes], preload), name="esf-pipeline-worker", daemon=True
-    )
-    proc.start()
+    """``n`` workers: one new interpreter that imports ``preload`` and then forks the others from itself.
+
+    A fresh ``python -c`` rather than multiprocessing's spawn: spawn imports the caller's ``__main__`` module
+    again in the child, which runs a script without a ``__main__`` guard a second time.
+    """
+    pipes = [multiprocessing.Pipe() for _ in range(n)]
+    fds = [child.fileno() for _, child in pipes]
+    root = str(Path(__file__).resolve().parents[1])  # where ``pipeline`` is imported from
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    cmd = [sys.executable, "-c", "import sys, pipeline.worker as w; w._main(sys.argv[1:])", json.dumps([fds, preload])]
+    proc = subprocess.Popen(cmd, pass_fds=fds, env=env, stdin=subprocess.DEVNULL)
     for _, child in pipes:
         child.close()
     return [Worker(conn, proc if i == 0 else None) for i, (conn, _) in enumerate(pipes)]
+
+
+def _main(argv: list[str]) -> None:
+    """Entry point of the worker interpreter (see :func:`start`)."""
+    from multiprocessing.connection import Connection
+
+    fds, preload = json.loads(argv[0])
+    _serve([Connection(fd) for fd in fds], tuple(preload))
 
 
 def close_all(workers: list[Worker]) -> None:

@@ -36,7 +36,7 @@ def test_workers_return_values_and_raise_the_tasks_exception():
         assert workers[1].result() is None
     finally:
         worker.close_all(workers)
-    assert not workers[0]._proc.is_alive()
+    assert workers[0]._proc.poll() is not None
 
 
 @pytest.mark.parametrize("which", [0, 1])
@@ -57,7 +57,7 @@ def test_busy_workers_are_stopped_on_close():
     t = time.perf_counter()
     worker.close_all(workers)
     assert time.perf_counter() - t < 10
-    assert not workers[0]._proc.is_alive()
+    assert workers[0]._proc.poll() is not None
 
 
 def _run(base: Path, **env) -> subprocess.CompletedProcess:
