@@ -122,3 +122,21 @@ def test_failure_in_a_worker_is_one_clear_message(tmp_path):
     # with ESF_PIPELINE_DEBUG=1 the traceback from inside the worker is shown
     proc = _run(out.parents[1], ESF_PIPELINE_DEBUG="1")
     assert proc.returncode != 0 and "Im Berichtsprozess" in proc.stderr
+
+
+def test_worker_does_not_run_the_callers_script_again(tmp_path):
+    """A script without a ``__main__`` guard (an analyst's) must not be executed a second time by the worker."""
+    script = tmp_path / "script.py"
+    script.write_text(
+        "from pipeline import worker\n"
+        "print('script ran', flush=True)\n"
+        "ws = worker.start(2, preload=())\n"
+        "for w in ws:\n"
+        "    w.submit('os', 'getpid')\n"
+        "print(len({w.result() for w in ws}), 'workers', flush=True)\n"
+        "worker.close_all(ws)\n",
+        encoding="utf-8",
+    )
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["script ran", "2 workers"]
