@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,6 +64,10 @@ class IngestResult:
     @property
     def loaded(self) -> list[FileOutcome]:
         return [f for f in self.files if f.status == "loaded"]
+
+
+# files prepared ahead of the load (a small file loads faster than a large one is hashed and copied)
+LOOKAHEAD = 3
 
 
 def file_sha256(path: Path) -> str:
@@ -140,11 +145,24 @@ def ingest(
         outcomes: list[FileOutcome] = []
         validate = _validator()
         con.execute("BEGIN TRANSACTION")
-        with tempfile.TemporaryDirectory(prefix="esf-ingest-") as tmp:
-            for path in inbox_files(inbox):
+        known = {sha for (sha,) in con.execute("SELECT file_sha256 FROM ingest_files").fetchall()}
+        files = inbox_files(inbox)
+        with (
+            tempfile.TemporaryDirectory(prefix="esf-ingest-") as tmp,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="esf-prepare") as pool,
+        ):
+            # The next file is hashed, archived and decoded while DuckDB loads this one (issue 7: hashing,
+            # copying, UTF-8 checks and XLSX conversion ran serially with both cores of the load waiting).
+            ahead = [pool.submit(_prepare, f, config.archive, Path(tmp), known) for f in files[:LOOKAHEAD]]
+            for i, path in enumerate(files):
+                prep = ahead.pop(0).result()
+                ahead += [
+                    pool.submit(_prepare, f, config.archive, Path(tmp), known)
+                    for f in files[i + LOOKAHEAD : i + LOOKAHEAD + 1]
+                ]
                 if progress:
                     progress(path.name)
-                outcomes.append(_ingest_one(con, config, path, Path(tmp), run_id, validate))
+                outcomes.append(_ingest_one(con, config, prep, Path(tmp), run_id, validate))
         if validate is not None and any(o.status == "loaded" for o in outcomes):
             validate.validate_cross_table(con, run_id)
             _refresh_counts(con, outcomes)
@@ -168,18 +186,56 @@ def _refresh_counts(con, outcomes: list[FileOutcome]) -> None:
             ).fetchone()
 
 
-def _ingest_one(con, config: Config, path: Path, workdir: Path, run_id: str, validate) -> FileOutcome:
+@dataclass
+class _Prepared:
+    """What can be done with one inbox file before the database sees it (runs in the prepare thread)."""
+
+    path: Path
+    export: read.ExportFile | None = None
+    problem: FileProblem | None = None  # not recognised as an export
+    sha: str | None = None
+    archived: Path | None = None
+    decoded: read.DecodedFile | None = None
+    decode_problem: FileProblem | None = None
+    parses: bool | None = None  # load.parses_cleanly of the decoded file
+
+
+def _prepare(path: Path, archive: Path, workdir: Path, known: set[str]) -> _Prepared:
+    prep = _Prepared(path)
+    if path.is_symlink() or not path.is_file():
+        return prep
+    try:
+        prep.export = read.recognise(path)
+    except FileProblem as p:
+        prep.problem = p
+        return prep
+    prep.sha = file_sha256(path)
+    if prep.sha in known:  # read before: nothing more to do (the inbox keeps old exports)
+        return prep
+    prep.archived = archive_copy(path, prep.sha, archive)
+    try:
+        prep.decoded = read.decode(prep.export, workdir)
+    except FileProblem as p:
+        prep.decode_problem = p
+        return prep
+    # the parser pre-check runs in its own in-memory DuckDB, so it can run here, beside the load
+    prep.parses = load.parses_cleanly(prep.decoded, len(prep.decoded.headers))
+    return prep
+
+
+def _ingest_one(con, config: Config, prep: _Prepared, workdir: Path, run_id: str, validate) -> FileOutcome:
+    path = prep.path
     name = path.name
     if path.is_symlink() or not path.is_file():
         msg = "Verknüpfung oder Ordner im Eingangsordner wird nicht gelesen; bitte die Datei selbst ablegen."
         _record_problem(con, run_id, "file_error", "F01", None, name, None, None, None, None, msg)
         return FileOutcome(name, None, None, None, "failed", rule_id="F01", message=msg)
-    try:
-        export = read.recognise(path)
-    except FileProblem as p:
+    if prep.problem or prep.export is None:
+        p = prep.problem or FileProblem("F01", "Datei kann nicht gelesen werden")
         _record_problem(con, run_id, "file_error", p.rule_id, None, name, None, None, None, None, p.message)
         return FileOutcome(name, None, None, None, "failed", rule_id=p.rule_id, message=p.message)
-    sha = file_sha256(path)
+    export = prep.export
+    sha = prep.sha or file_sha256(path)
     table = export.table.name
     seen = con.execute("SELECT status FROM ingest_files WHERE file_sha256 = ?", [sha]).fetchone()
     if seen:
@@ -191,7 +247,7 @@ def _ingest_one(con, config: Config, path: Path, workdir: Path, run_id: str, val
             "skipped",
             message="bereits eingelesen" if seen[0] == "loaded" else "bereits als fehlerhaft gemeldet",
         )
-    archived = archive_copy(path, sha, config.archive)
+    archived = prep.archived or archive_copy(path, sha, config.archive)
     outcome = FileOutcome(name, sha, table, export.snapshot_date, "failed")
     decoded = None
     try:
@@ -205,9 +261,12 @@ def _ingest_one(con, config: Config, path: Path, workdir: Path, run_id: str, val
                 f"Für {export.table.label} mit Exportdatum {export.snapshot_date:%d.%m.%Y} ist bereits die Datei "
                 f"{clash[0]} mit anderem Inhalt eingelesen; bitte nur einen Export je Tag und Tabelle ablegen.",
             )
-        decoded = read.decode(export, workdir)
+        if prep.decode_problem:
+            raise prep.decode_problem
+        decoded = prep.decoded or read.decode(export, workdir)
+        parses = prep.parses if prep.decoded else None
         try:
-            loaded = load.load_file(con, export, decoded, sha, config.mapping.get(table), workdir)
+            loaded = load.load_file(con, export, decoded, sha, config.mapping.get(table), workdir, parses)
         except duckdb.Error:
             # only a very large file skips the parser pre-check; its error aborts the transaction
             raise IngestAborted(

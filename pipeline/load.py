@@ -56,9 +56,15 @@ def parses_cleanly(decoded: DecodedFile, width: int) -> bool:
 
 
 def insert_raw(
-    con: duckdb.DuckDBPyConnection, export: ExportFile, decoded: DecodedFile, hmap: mapping.HeaderMap, sha: str
+    con: duckdb.DuckDBPyConnection,
+    export: ExportFile,
+    decoded: DecodedFile,
+    hmap: mapping.HeaderMap,
+    sha: str,
+    parses: bool | None = None,
 ) -> int:
-    if not parses_cleanly(decoded, len(decoded.headers)):
+    """``parses``: result of :func:`parses_cleanly` when the caller ran it already (ingest does, ahead)."""
+    if not (parses if parses is not None else parses_cleanly(decoded, len(decoded.headers))):
         raise RejectedRecords()
     table = export.table
     cols = [n for n, _ in table.stored_columns]
@@ -92,13 +98,14 @@ def load_file(
     sha: str,
     remap: dict[str, str] | None,
     workdir,
+    parses: bool | None = None,
 ) -> Loaded:
     """Raw rows (text, lineage) then typed core rows. Raises FileProblem for file errors."""
     from pipeline import read
 
     hmap = mapping.map_headers(export.table, decoded.headers, remap)
     try:
-        n = insert_raw(con, export, decoded, hmap, sha)
+        n = insert_raw(con, export, decoded, hmap, sha, parses)
     except RejectedRecords:
         # wrong field counts or stray quotes: re-read record by record, keep every row
         discard_file(con, export.table.name, sha)
