@@ -50,7 +50,7 @@ def households_over_time(months: Sequence[str], active: Sequence[float], entries
     ax.bar([i - 0.2 for i in x], entries, width=0.4, color=COLOURS[2], label="Eintritte")
     ax.bar([i + 0.2 for i in x], exits, width=0.4, color=COLOURS[1], label="Austritte")
     ax.plot(list(x), active, color=COLOURS[0], marker="o", markersize=3, linewidth=2, label="aktive BG")
-    step = max(1, len(months) // 12)
+    step = max(1, -(-len(months) // 12))  # at most 12 labels: more overlap at this width
     ax.set_xticks(list(x)[::step], [m[5:] + "/" + m[2:4] for m in months][::step], fontsize=8)
     ax.set_ylabel("Bedarfsgemeinschaften")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
