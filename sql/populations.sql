@@ -63,7 +63,7 @@ FROM persons AS pe JOIN households_of_period AS h USING (household_id);
 -- Every ESF participant record of a started household, with the attributes the ESF indicators need.
 CREATE OR REPLACE TEMP TABLE esf_participant_records AS
 WITH with_household AS (
-    SELECT pe.* EXCLUDE (file_sha256, source_row, snapshot_date, name_hash),
+    SELECT pe.* EXCLUDE (file_sha256, source_row, snapshot_date, name_hash), pe.source_row AS record_row,
            h.project_cycle, h.jobcenter_site, h.household_type, h.municipality_ags,
            full_years(pe.birth_date, pe.esf_entry_date) AS age_at_entry,
            CASE
@@ -90,8 +90,15 @@ WITH with_household AS (
     WHERE pe.is_esf_participant AND pe.esf_entry_date IS NOT NULL
       -- a cycle report reads its cohort only (a range report needs every cycle: entries and exits by date)
       AND (p.report_kind <> 'cycle' OR h.project_cycle = p.cycle_id)
+),
+-- the participant's record of the cycle (earliest ESF entry, then household id): see esf_participants.
+-- An aggregate, not row_number() over (person, cycle): one window partition per person cost half the step.
+cycle_records AS (
+    SELECT arg_min(record_row, {'entry': esf_entry_date, 'household': household_id}) AS record_row
+    FROM with_household
+    GROUP BY person_id, project_cycle
 )
-SELECT w.*,
+SELECT w.* EXCLUDE (record_row),
        (w.gender IN ('female', 'male', 'diverse') AND w.birth_date IS NOT NULL
         AND w.employment_status_entry IS NOT NULL AND w.isced_group IS NOT NULL) AS is_complete,
        coalesce(w.employment_status_entry = 'unemployed' AND w.unemployed_since IS NOT NULL
@@ -100,9 +107,7 @@ SELECT w.*,
                 FALSE) AS is_long_term_unemployed,
        coalesce(nullif(trim(w.citizenship), '') NOT IN (SELECT code FROM ref_eu27), FALSE) AS is_third_country,
        coalesce(list_contains(p.rural_municipalities, w.municipality_ags), FALSE) AS is_rural,
-       -- the participant's record of the cycle (earliest ESF entry): see esf_participants
-       row_number() OVER (PARTITION BY w.person_id, w.project_cycle ORDER BY w.esf_entry_date, w.household_id) = 1
-           AS is_cycle_record
+       w.record_row IN (SELECT record_row FROM cycle_records) AS is_cycle_record
 FROM with_household AS w, period_params AS p;
 
 -- One row per participant and cycle (a person supported again in a later cycle counts in both cycles).
