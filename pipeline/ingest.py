@@ -245,12 +245,11 @@ def _ingest_one(
         msg = "Verknüpfung oder Ordner im Eingangsordner wird nicht gelesen; bitte die Datei selbst ablegen."
         _record_problem(con, run_id, "file_error", "F01", None, name, None, None, None, None, msg)
         return FileOutcome(name, None, None, None, "failed", rule_id="F01", message=msg)
-    if prep.problem or prep.export is None:
-        p = prep.problem or FileProblem("F01", "Datei kann nicht gelesen werden")
+    if prep.problem:
+        p = prep.problem
         _record_problem(con, run_id, "file_error", p.rule_id, None, name, None, None, None, None, p.message)
         return FileOutcome(name, None, None, None, "failed", rule_id=p.rule_id, message=p.message)
-    export = prep.export
-    sha = prep.sha or file_sha256(path)
+    export, sha = prep.export, prep.sha
     table = export.table.name
     seen = con.execute("SELECT status FROM ingest_files WHERE file_sha256 = ?", [sha]).fetchone()
     if seen:

@@ -224,8 +224,3 @@ def validate_frame(
             merged.append({**detail[check], "expectation_config": r["expectation_config"]} if check in detail else r)
         result["results"] = merged
     return GxRun(fails, suite.to_json_dict(), sanitize(result))
-
-
-def run_checks(frame: pd.DataFrame, table: model.Table, checks: list[Check], snapshot_date: dt.date | None):
-    """Run the checks of one file through GX; returns (check index, source_row) failures."""
-    return validate_frame(frame, table, checks, snapshot_date).failures
