@@ -448,6 +448,9 @@ def erase_cmd(
     )
 
 
+from pipeline import cli_pull  # noqa: E402,F401 - registers pull and watch
+
+
 def main() -> None:
     try:
         app()

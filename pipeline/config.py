@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator, model_validator
 
 from pipeline import model
 
@@ -109,6 +110,63 @@ class Retention(_Strict):
     last_payment_year: dict[str, int] = {}  # funding period -> year of last payment
 
 
+_EVERY = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?$")
+
+
+class Ingest(_Strict):
+    """Pull jobs (issue 13): source folders the case-management tool writes into, the schedule, the hook."""
+
+    sources: list[Path] = []  # no default source: without one, the inbox alone works as before
+    every: dt.timedelta | None = None  # "15m", "1h", "1h30m", "1d"; counted from midnight
+    at: list[dt.time] = []  # times of day, "06:00"
+    settle_seconds: float = Field(default=10, ge=0, le=3600, strict=True)
+    move: StrictBool = False
+    after_job: str = ""  # shell command; the job's summary as JSON on stdin
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _sources(cls, v):
+        if not isinstance(v, list) or not all(isinstance(s, str) and s.strip() for s in v):
+            raise ValueError('a list of folder paths, e.g. ["/mnt/fallverwaltung/export"]')
+        return v
+
+    @field_validator("every", mode="before")
+    @classmethod
+    def _every(cls, v):
+        if v is None or v == "":
+            return None
+        m = _EVERY.match(v.strip().lower().replace(" ", "")) if isinstance(v, str) else None
+        if not m or not any(m.groupdict().values()):
+            raise ValueError(f'an interval such as "15m", "1h", "1h30m" or "1d", not {v!r}')
+        every = dt.timedelta(days=int(m["d"] or 0), hours=int(m["h"] or 0), minutes=int(m["m"] or 0))
+        if not dt.timedelta(minutes=1) <= every <= dt.timedelta(days=1):
+            raise ValueError(f"between 1m and 1d, not {v!r}")
+        return every
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _at(cls, v):
+        if not isinstance(v, list):
+            v = [v]
+        out = []
+        for t in v:
+            if isinstance(t, dt.time):
+                out.append(t.replace(second=0, microsecond=0, tzinfo=None))
+                continue
+            m = re.fullmatch(r"(\d{1,2}):(\d{2})", t.strip()) if isinstance(t, str) else None
+            if not m or int(m[1]) > 23 or int(m[2]) > 59:
+                raise ValueError(f'times of day as "HH:MM" (00:00 to 23:59), not {t!r}')
+            out.append(dt.time(int(m[1]), int(m[2])))
+        return sorted(set(out))
+
+    @field_validator("after_job", mode="before")
+    @classmethod
+    def _command(cls, v):
+        if not isinstance(v, str):
+            raise ValueError("a shell command as one string, or empty")
+        return v.strip()
+
+
 class Config(_Strict):
     paths: Paths = Paths()
     project: Project = Project()
@@ -119,6 +177,7 @@ class Config(_Strict):
     disclosure: Disclosure = Disclosure()
     mapping: dict[str, dict[str, str]] = {}
     retention: Retention = Retention()
+    ingest: Ingest = Ingest()
 
     base_dir: Path = Path(".")
     sha256: str = ""
@@ -165,6 +224,11 @@ class Config(_Strict):
     @property
     def outputs(self) -> Path:
         return self.path(self.paths.outputs)
+
+    @property
+    def sources(self) -> list[Path]:
+        """The [ingest] source folders (relative ones relative to the config file)."""
+        return [self.path(p) for p in self.ingest.sources]
 
     def with_paths(self, **overrides: Path | None) -> Config:
         """A copy with command-line path overrides (absolute or relative to the cwd)."""

@@ -308,6 +308,29 @@ def job(cfg: Config, kind: str, face: str, job_id: str | None = None):
     finally:
         stop.set()
         lock.__exit__(None, None, None)
+        if cfg.ingest.after_job:
+            _after_job(cfg, job_id)
+
+
+def _after_job(cfg: Config, job_id: str) -> None:
+    """The ``after_job`` hook, after the lock is free; its failure is added to the job's message."""
+    from pipeline import hooks
+
+    try:
+        j = get(cfg, job_id)
+        problem = hooks.run_after_job(cfg, j.as_dict()) if j else None
+        if problem:
+            _update_message(cfg, job_id, f"{j.message} Hinweis: {problem}.".strip())
+    except Exception as exc:  # never let the hook break the job that has finished
+        hooks.log.warning("after_job: %s", type(exc).__name__)
+
+
+def _update_message(cfg: Config, job_id: str, message: str) -> None:
+    con = _open(cfg)
+    try:
+        con.execute("UPDATE jobs SET message = ? WHERE id = ?", [message, job_id])
+    finally:
+        con.close()
 
 
 HEARTBEAT_SECONDS = 2.0
