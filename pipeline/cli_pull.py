@@ -38,16 +38,29 @@ PollOpt = Annotated[
 ]
 
 
+FaceOpt = Annotated[str, typer.Option("--face", hidden=True, help="wer den Auftrag startet (cli, web, watch)")]
+IfNewOpt = Annotated[bool, typer.Option("--if-new", hidden=True, help="nichts aufzeichnen, wenn nichts zu tun ist")]
+
+
 @app.command("pull")
 @_friendly
 def pull_cmd(
-    inbox: InboxOpt = None, db: DbOpt = None, config: ConfigOpt = Path("config.toml"), quiet: QuietOpt = False
+    inbox: InboxOpt = None,
+    db: DbOpt = None,
+    config: ConfigOpt = Path("config.toml"),
+    quiet: QuietOpt = False,
+    face: FaceOpt = "cli",
+    if_new: IfNewOpt = False,
 ) -> None:
     """Fertige neue Exportdateien aus den Quellordnern (ingest.sources) abholen und einlesen (für cron/systemd)."""
     from pipeline import schedule
 
+    if face not in ("cli", "web", "watch"):
+        raise ConfigError(f"--face: {face!r} (cli, web, watch)")
     cfg = _config(config, db=db, inbox=inbox)
-    result = schedule.pull_job(cfg, "cli", progress=_progress(quiet))
+    result = schedule.pull_job(cfg, face, progress=_progress(quiet), record_empty=not if_new)
+    if result is None:
+        return
     if not quiet:
         _print_pull(cfg, result)
     if result.outcome != "ok":
@@ -68,7 +81,7 @@ def watch_cmd(
     quiet: QuietOpt = False,
 ) -> None:
     """Im Vordergrund: abholen nach Zeitplan (ingest.every/at) und sobald neue Dateien in den Quellordnern liegen."""
-    from pipeline import schedule
+    from pipeline import schedule, watch
 
     cfg = _config(config, db=db, inbox=inbox)
     if not cfg.sources and schedule.next_pull(cfg, dt.datetime.now()) is None:
@@ -76,21 +89,20 @@ def watch_cmd(
             "ingest: für 'watch' fehlen Quellordner (ingest.sources) und ein Zeitplan (ingest.every oder ingest.at)"
         )
 
-    def on_result(res) -> None:
-        label = _OUTCOME.get(res.outcome, res.outcome)
-        stdout.print(f"{dt.datetime.now():%d.%m.%Y %H:%M:%S} {label}: {esc(res.message)}")
-        if not quiet and res.ingest is not None and res.ingest.files:
-            _print_ingest(res.ingest)
+    def on_result(job) -> None:
+        stdout.print(f"{job.ended or job.created:%d.%m.%Y %H:%M:%S} {job.outcome_label}: {esc(job.message)}")
+        if not quiet:
+            _print_files(job.summary.get("files") or [])
         sys.stdout.flush()
 
-    def on_error(exc: BaseException) -> None:
-        console.print(f"[red]Abholen fehlgeschlagen:[/red] {esc(_error_text(exc))}")
+    def on_error(text: str) -> None:
+        console.print(f"[red]Abholen fehlgeschlagen:[/red] {esc(text)}")
 
-    sched = schedule.Scheduler(cfg, "watch", poll=poll, on_result=on_result, on_error=on_error)
+    sched = watch.Scheduler(cfg, "watch", poll=poll, on_result=on_result, on_error=on_error)
 
     def on_signal(signum, frame) -> None:
         if sched.stopping.is_set():
-            raise KeyboardInterrupt  # second signal: abort the running job (its ingest rolls back)
+            sched.abort()  # second signal: abort the running job (its ingest rolls back)
         sched.request_stop()
         if sched.busy.is_set():
             sys.stderr.write("Beenden: der laufende Auftrag wird noch abgeschlossen …\n")
@@ -105,20 +117,29 @@ def watch_cmd(
     try:
         sched.run()
     except KeyboardInterrupt:
-        console.print("[red]Abgebrochen:[/red] der laufende Auftrag wurde abgebrochen; die Datenbank ist unverändert.")
-        raise typer.Exit(1) from None
+        sched.aborted = True
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+    if sched.aborted:
+        console.print("[red]Abgebrochen:[/red] der laufende Auftrag wurde abgebrochen; die Datenbank ist unverändert.")
+        raise typer.Exit(1)
     stdout.print("Überwachung beendet.")
 
 
-_OUTCOME = {"ok": "erfolgreich", "warning": "mit Hinweisen", "failed": "fehlgeschlagen"}
-
-
-def _error_text(exc: BaseException) -> str:
-    known = ("UserError", "IngestAborted", "ConfigError", "PeriodError")
-    return str(exc) if type(exc).__name__ in known else f"Interner Fehler ({type(exc).__name__})"
+def _print_files(files: list[dict]) -> None:
+    """The files an ingest of the watch looked at (from the job's summary)."""
+    shown = [f for f in files if f["status"] != "skipped"]
+    if not shown:
+        return
+    table = Table(title="Eingelesene Dateien")
+    for col in ("Datei", "Status", "gelesen", "geladen", "Quarantäne", "Hinweis"):
+        table.add_column(col)
+    for f in shown:
+        status = "[green]geladen[/green]" if f["status"] == "loaded" else "[red]Fehler[/red]"
+        row = (f["file"], status, str(f["rows_read"]), str(f["rows_loaded"]), str(f["rows_quarantined"]))
+        table.add_row(*row, esc(f["message"] or ""))
+    stdout.print(table)
 
 
 def _print_pull(cfg, result) -> None:

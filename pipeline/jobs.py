@@ -351,7 +351,8 @@ def _heartbeat(cfg: Config, job_id: str, stop: threading.Event) -> None:
 
 
 def _failure_text(exc: BaseException) -> str:
-    if isinstance(exc, KeyboardInterrupt | SystemExit):
+    # DuckDB turns a signal that arrives during a query into its own "Query interrupted" error
+    if isinstance(exc, KeyboardInterrupt | SystemExit) or str(exc) == "Query interrupted":
         return "Abgebrochen."
     known = ("UserError", "Busy", "IngestAborted", "ConfigError", "PeriodError", "WorkerDied")
     name = getattr(exc, "type_name", type(exc).__name__)

@@ -1,5 +1,5 @@
 """Pull jobs and when they run: once (``esf-pipeline pull``), on the ``[ingest]`` schedule and whenever a file
-appears in a source (``esf-pipeline watch`` in the foreground, :class:`Scheduler` in a thread of the web page).
+appears in a source (:class:`pipeline.watch.Scheduler`: ``esf-pipeline watch``, or a thread of the web page).
 
 A pull job = :mod:`pipeline.pull` (sources → inbox) + ingest + the validation report, as one job of the history
 (kind ``pull``). Its outcome is ``warning`` when a file failed, a source was unreachable or rows were
@@ -9,18 +9,12 @@ quarantined (the message counts them per rule), so that ``pull`` can exit 1 for 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from pipeline import jobs, pull, runs
 from pipeline.config import Config
 from pipeline.lock import Busy
-
-log = logging.getLogger("esf_pipeline.schedule")
 
 
 @dataclass
@@ -138,156 +132,3 @@ def last_pull(cfg: Config) -> jobs.Job | None:
     """The newest pull job of the history (whatever its outcome)."""
     found = jobs.history(cfg, limit=1, kind="pull")
     return found[0] if found else None
-
-
-class Scheduler:
-    """Pulls at start, on the schedule, and when a source folder changes (watchdog; with ``poll`` its
-    PollingObserver, for network drives where change notifications do not arrive).
-
-    ``run()`` blocks (``esf-pipeline watch``); ``start()``/``stop()`` run it in a thread (``serve``).
-    ``request_stop()`` may be called from a signal handler: a running job finishes, then ``run()`` returns."""
-
-    TICK = 1.0  # seconds between looks at the clock and at the watched folders
-    DEBOUNCE = 1.0  # quiet seconds after a change before a pull (the pull itself waits for files to settle)
-    RETRY = 30.0  # seconds until another try when the database was busy
-    POLL_SECONDS = 2.0
-
-    def __init__(
-        self,
-        cfg: Config,
-        face: str = "watch",
-        poll: bool = False,
-        on_result: Callable[[PullResult], None] | None = None,
-        on_error: Callable[[BaseException], None] | None = None,
-        pull_at_start: bool = True,
-    ):
-        self.cfg = cfg
-        self.face = face
-        self.poll = poll
-        self.on_result = on_result
-        self.on_error = on_error
-        self.pull_at_start = pull_at_start
-        self.stopping = threading.Event()
-        self.busy = threading.Event()  # a pull is under way
-        self._changed: float | None = None
-        self._retry_at: float | None = None
-        self._observers: dict[Path, object] = {}
-        self._missing: set[Path] = set()
-        self._thread: threading.Thread | None = None
-        self.next_due: dt.datetime | None = next_pull(cfg, dt.datetime.now())
-
-    # -- the thread ---------------------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="esf-pull-scheduler", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float | None = None) -> None:
-        """Stop after the running job (if any) has finished; wait up to ``timeout`` seconds."""
-        self.request_stop()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def request_stop(self) -> None:
-        self.stopping.set()
-
-    def last_pull(self) -> jobs.Job | None:
-        return last_pull(self.cfg)
-
-    # -- the loop -----------------------------------------------------------------------------------
-
-    def run(self) -> None:
-        try:
-            self._watch_sources(initial=True)
-            if self.pull_at_start:
-                self._pull(record_empty=True)
-            while not self.stopping.wait(self.TICK):
-                self._watch_sources()
-                now = time.monotonic()
-                if self._retry_at is not None and now < self._retry_at:
-                    continue
-                if self.next_due is not None and dt.datetime.now() >= self.next_due:
-                    self._pull(record_empty=True)
-                    self.next_due = next_pull(self.cfg, max(dt.datetime.now(), self.next_due))
-                elif self._retry_at is not None or (self._changed and now - self._changed >= self.DEBOUNCE):
-                    self._pull(record_empty=self._retry_at is not None)
-        finally:
-            for obs in self._observers.values():
-                _stop_observer(obs)
-            self._observers.clear()
-
-    def _pull(self, record_empty: bool) -> None:
-        self._changed = self._retry_at = None
-        self.busy.set()
-        try:
-            result = pull_job(self.cfg, self.face, stop=self.stopping, record_empty=record_empty)
-        except Busy:
-            self._retry_at = time.monotonic() + self.RETRY
-            log.info("Datenbank belegt; neuer Versuch in %g s", self.RETRY)
-            return
-        except Exception as exc:  # recorded as failed in the history; the watch goes on
-            if self.on_error is not None:
-                self.on_error(exc)
-            else:
-                log.warning("Abholen fehlgeschlagen: %s", type(exc).__name__)
-            return
-        finally:
-            self.busy.clear()
-        if result is not None and self.on_result is not None:
-            self.on_result(result)
-
-    # -- watching the sources -----------------------------------------------------------------------
-
-    def _event(self, event) -> None:
-        self._changed = time.monotonic()
-
-    def _watch_sources(self, initial: bool = False) -> None:
-        """Attach an observer to every reachable source; drop dead ones; a source that comes back triggers
-        a pull (files may have arrived while it was away)."""
-        for source in self.cfg.sources:
-            obs = self._observers.get(source)
-            if obs is not None and _alive(obs) and source.is_dir():
-                continue
-            if obs is not None:
-                _stop_observer(obs)
-                del self._observers[source]
-                self._missing.add(source)
-            obs = self._observe(source)
-            if obs is None:
-                self._missing.add(source)
-                continue
-            self._observers[source] = obs
-            if source in self._missing and not initial:
-                self._changed = time.monotonic()
-            self._missing.discard(source)
-
-    def _observe(self, source: Path):
-        from watchdog.events import FileSystemEventHandler
-        from watchdog.observers import Observer
-        from watchdog.observers.polling import PollingObserver
-
-        handler = FileSystemEventHandler()
-        handler.on_any_event = self._event
-        obs = PollingObserver(timeout=self.POLL_SECONDS) if self.poll else Observer()
-        try:
-            if not source.is_dir():
-                return None
-            obs.schedule(handler, str(source), recursive=False)
-            obs.start()
-        except OSError:
-            _stop_observer(obs)
-            return None
-        return obs
-
-
-def _alive(obs) -> bool:
-    return obs.is_alive() and all(e.is_alive() for e in obs.emitters)
-
-
-def _stop_observer(obs) -> None:
-    try:
-        obs.stop()
-        if obs.is_alive():
-            obs.join(timeout=2)
-    except (OSError, RuntimeError):
-        pass
