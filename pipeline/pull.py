@@ -16,8 +16,7 @@ Crash safety: a pull killed after copying leaves complete files in the inbox (th
 the next pull finds their hash there and copies nothing again); killed during a copy it leaves a temp file
 under ``inbox/.pull/`` that ingest never reads and the next pull removes.
 
-A small cache next to the database (``<db>.pull.json``: paths, sizes, mtimes and hashes; no contents)
-saves re-reading source and inbox files whose size and mtime did not change.
+What is already held (database, inbox) and the hash cache: :mod:`pipeline.pull_index`.
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import json
 import os
 import tempfile
 import threading
@@ -33,9 +31,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from pipeline import files, read
+from pipeline import read
 from pipeline.config import Config
+from pipeline.pull_index import Known, State, hash_file, inbox_pending, known_content, signature
 from pipeline.read import FileProblem
+
+__all__ = ["PullReport", "Seen", "State", "inbox_pending", "scan", "settle", "take"]
 
 WORK_DIR = ".pull"  # inside the inbox: same file system for os.replace; a hidden folder ingest skips
 
@@ -96,50 +97,6 @@ class PullReport:
         return "Abholen: " + "; ".join(parts) + "." if parts else ""
 
 
-# --- the cache -----------------------------------------------------------------------------------------
-
-
-class State:
-    """Hashes of files by path, size and mtime; and which source files a pull has finished with."""
-
-    def __init__(self, path: Path, data: dict):
-        self.path = path
-        self.hashes: dict[str, list] = data.get("hashes", {})  # path -> [size, mtime_ns, sha256]
-        self.done: dict[str, list] = data.get("done", {})  # source path -> [size, mtime_ns]
-
-    @classmethod
-    def load(cls, cfg: Config) -> State:
-        path = state_path(cfg)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            data = {}
-        return cls(path, data if isinstance(data, dict) else {})
-
-    def save(self) -> None:
-        self.hashes = {p: v for p, v in self.hashes.items() if os.path.exists(p)}
-        self.done = {p: v for p, v in self.done.items() if os.path.exists(p)}
-        files.write_text(self.path, json.dumps({"hashes": self.hashes, "done": self.done}))
-        os.chmod(self.path, 0o600)
-
-    def sha(self, path: Path, sig: tuple[int, int]) -> str | None:
-        v = self.hashes.get(str(path))
-        return v[2] if v and tuple(v[:2]) == sig else None
-
-    def remember(self, path: Path, sig: tuple[int, int], sha: str) -> None:
-        self.hashes[str(path)] = [*sig, sha]
-
-    def is_done(self, f: Seen) -> bool:
-        return tuple(self.done.get(str(f.path), ())) == f.signature
-
-    def mark_done(self, f: Seen) -> None:
-        self.done[str(f.path)] = list(f.signature)
-
-
-def state_path(cfg: Config) -> Path:
-    return cfg.database.with_name(cfg.database.stem + ".pull.json")
-
-
 # --- scan and settle -----------------------------------------------------------------------------------
 
 
@@ -160,11 +117,6 @@ def _export(path: Path) -> read.ExportFile | None:
         return read.recognise(path)
     except FileProblem:
         return None  # not an export name: other files in a source are not ours
-
-
-def _sig(path: Path) -> tuple[int, int]:
-    st = os.stat(path, follow_symlinks=False)
-    return (st.st_size, st.st_mtime_ns)
 
 
 def scan(cfg: Config, report: PullReport, state: State) -> list[Seen]:
@@ -231,7 +183,7 @@ def settle(
         still = []
         for f in pending:
             try:
-                sig = _sig(f.path)
+                sig = signature(f.path)
             except OSError:
                 continue  # gone: nothing to take
             if sig != f.signature:
@@ -251,79 +203,6 @@ def settle(
 
 
 # --- take ----------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Known:
-    """Content already held: ingested (database) or waiting in the inbox. Key: (table, sha256)."""
-
-    held: dict[tuple[str, str], list[tuple[dt.date, str]]] = field(default_factory=dict)
-    ingested: set[tuple[str, dt.date, str]] = field(default_factory=set)
-
-    def add(self, table: str, sha: str, date: dt.date, name: str) -> None:
-        self.held.setdefault((table, sha), []).append((date, name))
-
-
-def _ingested(cfg: Config) -> set[tuple[str, dt.date, str]]:
-    """(table, snapshot date, sha256) of every file the database has recorded (loaded or refused)."""
-    from pipeline import db
-
-    if not cfg.database.exists():
-        return set()
-    con = db.connect(cfg.database, read_only=True)
-    try:
-        rows = con.execute(
-            "SELECT table_name, snapshot_date, file_sha256 FROM ingest_files WHERE file_sha256 IS NOT NULL"
-        ).fetchall()
-    finally:
-        con.close()
-    return {(t, d, s) for t, d, s in rows}
-
-
-def hash_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _inbox_exports(cfg: Config, state: State) -> tuple[list[tuple[Path, str, dt.date, str]], list[Path]]:
-    """Inbox files as (path, table, date, sha256), and those ingest would read but are no export file."""
-    from pipeline.ingest import inbox_files
-
-    exports, other = [], []
-    for p in inbox_files(cfg.inbox):
-        try:
-            export = read.recognise(p)
-            if p.is_symlink() or not p.is_file():
-                raise FileProblem("F01", "")
-            sig = _sig(p)
-        except (FileProblem, OSError):
-            other.append(p)
-            continue
-        sha = state.sha(p, sig)
-        if sha is None:
-            sha = hash_file(p)
-            state.remember(p, sig, sha)
-        exports.append((p, export.table.name, export.snapshot_date, sha))
-    return exports, other
-
-
-def known_content(cfg: Config, state: State) -> Known:
-    known = Known(ingested=_ingested(cfg))
-    for table, date, sha in known.ingested:
-        known.add(table, sha, date, "")
-    for p, table, date, sha in _inbox_exports(cfg, state)[0]:
-        known.add(table, sha, date, p.name)
-    return known
-
-
-def inbox_pending(cfg: Config, state: State) -> list[str]:
-    """Names of inbox files an ingest would still read: not yet recorded by the database (or no export)."""
-    ingested = _ingested(cfg)
-    exports, other = _inbox_exports(cfg, state)
-    return sorted([p.name for p in other] + [p.name for p, t, d, s in exports if (t, d, s) not in ingested])
 
 
 def _copy(src: Path, work: Path) -> tuple[Path, str]:
@@ -386,7 +265,7 @@ def take(cfg: Config, found: list[Seen], report: PullReport, state: State, progr
 
 def _take_one(cfg: Config, f: Seen, report: PullReport, state: State, known: Known, work: Path) -> None:
     try:
-        sig = _sig(f.path)
+        sig = signature(f.path)
     except FileNotFoundError:
         return
     except OSError as exc:
@@ -408,7 +287,7 @@ def _take_one(cfg: Config, f: Seen, report: PullReport, state: State, known: Kno
             report.failed.append({"file": f.name, "source": str(f.source), "message": f"nicht lesbar ({why})"})
             return
         try:
-            changed = _sig(f.path) != sig
+            changed = signature(f.path) != sig
         except OSError:
             changed = True
         if changed:  # written to while we copied: not complete after all
@@ -436,7 +315,7 @@ def _take_one(cfg: Config, f: Seen, report: PullReport, state: State, known: Kno
         return
     os.replace(tmp, target)
     _fsync_dir(cfg.inbox)
-    state.remember(target, _sig(target), sha)
+    state.remember(target, signature(target), sha)
     known.add(f.table, sha, f.snapshot_date, f.name)
     state.mark_done(f)
     report.taken.append({"file": f.name, "source": str(f.source)})
@@ -455,7 +334,7 @@ def _replaceable(cfg: Config, target: Path, state: State, known: Known) -> bool:
     """An inbox file of the same name may be replaced once the database has recorded it (the archive keeps it)."""
     export = _export(target)
     try:
-        sha = state.sha(target, _sig(target)) or hash_file(target)
+        sha = state.sha(target, signature(target)) or hash_file(target)
     except OSError:
         return False
     return export is not None and (export.table.name, export.snapshot_date, sha) in known.ingested
