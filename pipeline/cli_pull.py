@@ -8,7 +8,6 @@ aborts the job (the ingest rolls back) and exits 1.
 
 from __future__ import annotations
 
-import datetime as dt
 import signal
 import sys
 from pathlib import Path
@@ -81,10 +80,10 @@ def watch_cmd(
     quiet: QuietOpt = False,
 ) -> None:
     """Im Vordergrund: abholen nach Zeitplan (ingest.every/at) und sobald neue Dateien in den Quellordnern liegen."""
-    from pipeline import schedule, watch
+    from pipeline import watch
 
     cfg = _config(config, db=db, inbox=inbox)
-    if not cfg.sources and schedule.next_pull(cfg, dt.datetime.now()) is None:
+    if not watch.configured(cfg):
         raise ConfigError(
             "ingest: für 'watch' fehlen Quellordner (ingest.sources) und ein Zeitplan (ingest.every oder ingest.at)"
         )

@@ -31,6 +31,11 @@ from pipeline.schedule import last_pull, next_pull, pull_job
 log = logging.getLogger("esf_pipeline.watch")
 
 
+def configured(cfg: Config) -> bool:
+    """Whether there is anything to schedule: source folders or an ``every``/``at`` schedule in ``[ingest]``."""
+    return bool(cfg.sources) or next_pull(cfg, dt.datetime.now()) is not None
+
+
 class Scheduler:
     """Pulls at start, on the schedule and on changes in the sources, one at a time.
 

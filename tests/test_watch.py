@@ -31,6 +31,8 @@ def test_next_pull_every_counts_from_midnight_and_at_is_a_time_of_day(tmp_path):
     assert schedule.next_pull(cfg, dt.datetime(2026, 12, 2, 6, 5)) == dt.datetime(2026, 12, 2, 6, 20)
     assert schedule.next_pull(cfg, dt.datetime(2026, 12, 2, 6, 25)) == dt.datetime(2026, 12, 2, 7, 0)
     assert schedule.next_pull(project(tmp_path), now) is None  # no schedule
+    assert watch.configured(project(tmp_path)) and not watch.configured(project(tmp_path, sources=[]))
+    assert watch.configured(project(tmp_path, sources=[], at=["06:00"]))
 
 
 def _finished(job):
