@@ -158,13 +158,13 @@ def scan(cfg: Config, report: PullReport, state: State) -> list[Seen]:
             if state.is_done(f):
                 report.already += 1
             elif _opened_in_office(e.name, names):
-                report.waiting.append(_waiting(f, "in einem Office-Programm geöffnet (Sperrdatei daneben)"))
+                report.waiting.append(waiting_entry(f, "in einem Office-Programm geöffnet (Sperrdatei daneben)"))
             else:
                 out.append(f)
     return out
 
 
-def _waiting(f: Seen, reason: str) -> dict:
+def waiting_entry(f: Seen, reason: str) -> dict:
     return {"file": f.name, "source": str(f.source), "reason": reason}
 
 
@@ -272,10 +272,10 @@ def _take_one(cfg: Config, f: Seen, report: PullReport, state: State, known: Kno
         report.failed.append({"file": f.name, "source": str(f.source), "message": f"nicht lesbar ({exc.strerror})"})
         return
     if sig != f.signature:
-        report.waiting.append(_waiting(f, "wird noch geschrieben"))
+        report.waiting.append(waiting_entry(f, "wird noch geschrieben"))
         return
     if _opened_in_office(f.name, _siblings(f)):
-        report.waiting.append(_waiting(f, "in einem Office-Programm geöffnet (Sperrdatei daneben)"))
+        report.waiting.append(waiting_entry(f, "in einem Office-Programm geöffnet (Sperrdatei daneben)"))
         return
     tmp = None
     sha = state.sha(f.path, sig)
@@ -292,7 +292,7 @@ def _take_one(cfg: Config, f: Seen, report: PullReport, state: State, known: Kno
             changed = True
         if changed:  # written to while we copied: not complete after all
             tmp.unlink(missing_ok=True)
-            report.waiting.append(_waiting(f, "wurde während des Kopierens verändert"))
+            report.waiting.append(waiting_entry(f, "wurde während des Kopierens verändert"))
             return
         state.remember(f.path, sig, sha)
     if (f.table, sha) in known.held:
@@ -311,7 +311,7 @@ def _take_one(cfg: Config, f: Seen, report: PullReport, state: State, known: Kno
     target = cfg.inbox / f.name
     if target.exists() and not _replaceable(cfg, target, state, known):
         tmp.unlink(missing_ok=True)
-        report.waiting.append(_waiting(f, "gleichnamige, noch nicht eingelesene Datei im Eingangsordner"))
+        report.waiting.append(waiting_entry(f, "gleichnamige, noch nicht eingelesene Datei im Eingangsordner"))
         return
     os.replace(tmp, target)
     _fsync_dir(cfg.inbox)

@@ -39,8 +39,9 @@ class State:
         return cls(path, data if isinstance(data, dict) else {})
 
     def save(self) -> None:
-        self.hashes = {p: v for p, v in self.hashes.items() if os.path.exists(p)}
-        self.done = {p: v for p, v in self.done.items() if os.path.exists(p)}
+        # forget deleted files; keep those of a folder that is away (an unmounted drive comes back)
+        self.hashes = {p: v for p, v in self.hashes.items() if _kept(p)}
+        self.done = {p: v for p, v in self.done.items() if _kept(p)}
         files.write_text(self.path, json.dumps({"hashes": self.hashes, "done": self.done}))
         os.chmod(self.path, 0o600)
 
@@ -56,6 +57,10 @@ class State:
 
     def mark_done(self, f) -> None:
         self.done[str(f.path)] = list(f.signature)
+
+
+def _kept(path: str) -> bool:
+    return os.path.exists(path) or not os.path.isdir(os.path.dirname(path))
 
 
 def signature(path: Path) -> tuple[int, int]:

@@ -8,6 +8,7 @@ quarantined (the message counts them per rule), so that ``pull`` can exit 1 for 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ def pull_job(
     found = pull.scan(cfg, report, state)
     complete, changing = pull.settle(found, cfg.ingest.settle_seconds, max_wait, stop)
     for f in changing:
-        report.waiting.append(pull._waiting(f, "wird noch geschrieben"))
+        report.waiting.append(pull.waiting_entry(f, "wird noch geschrieben"))
     if stop is not None and stop.is_set():
         return None
     if not record_empty and not complete and not report.problems:
@@ -67,7 +68,9 @@ def pull_job(
             _write_outputs(cfg, ing, timings, say)
             state.save()
         else:
-            outcome, message, summary = "ok", "Keine neuen Dateien.", {"files": [], "problems_by_rule": {}}
+            outcome, message = "ok", "Keine neuen Dateien."
+            summary = {"run_id": None, "files": [], "files_loaded": 0, "files_failed": 0, "rows_quarantined": 0,
+                       "problems_by_rule": {}}  # fmt: skip
         if report.problems:
             outcome = "warning"
         message = " ".join(m for m in (report.message(), message) if m)
@@ -77,25 +80,21 @@ def pull_job(
     return PullResult(handle.id, outcome, recorded.message if recorded else message, summary, report, ing)
 
 
-class _quiet_lock:
+@contextlib.contextmanager
+def _quiet_lock(cfg: Config):
     """Hold the database lock briefly without a job row (to look at the inbox); yields False when busy."""
+    from pipeline.lock import exclusive
 
-    def __init__(self, cfg: Config):
-        from pipeline.lock import exclusive
-
-        self._cm = exclusive(cfg.database)
-
-    def __enter__(self) -> bool:
-        try:
-            self._cm.__enter__()
-        except Busy:
-            self._cm = None
-            return False
-        return True
-
-    def __exit__(self, *exc) -> None:
-        if self._cm is not None:
-            self._cm.__exit__(*exc)
+    lock = exclusive(cfg.database)
+    try:
+        lock.__enter__()
+    except Busy:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        lock.__exit__(None, None, None)
 
 
 def _write_outputs(cfg: Config, ing, timings: dict, say) -> None:

@@ -271,3 +271,18 @@ def test_a_missing_or_unreadable_source_is_reported_and_its_return_is_picked_up(
         assert unreadable.exists()  # move = false: the sources keep their files
     finally:
         remove_tree(base)
+
+
+def test_a_source_that_is_away_and_back_is_not_read_again_and_its_duplicate_not_reported_again(tmp_path):
+    cfg = project(tmp_path)
+    src = cfg.sources[0]
+    households_file(src / "haushalte_20200131.csv", "B1")
+    (src / "haushalte_20200229.csv").write_bytes((src / "haushalte_20200131.csv").read_bytes())
+    report, _ = _pull_step(cfg)
+    assert len(report.taken) == 1 and len(report.duplicates) == 1
+    src.rename(tmp_path / "away")  # the drive is unmounted
+    report, _ = _pull_step(cfg)
+    assert report.unreachable == [{"source": str(src), "message": "Ordner nicht gefunden"}]
+    (tmp_path / "away").rename(src)
+    report, _ = _pull_step(cfg)
+    assert (report.taken, report.duplicates, report.already, report.unreachable) == ([], [], 2, [])
