@@ -43,6 +43,8 @@ def pull_job(
     state = pull.State.load(cfg)
     report = pull.PullReport()
     found = pull.scan(cfg, report, state)
+    if found and progress is not None and cfg.ingest.settle_seconds:
+        progress("settle", f"{len(found)} neue Datei(en): warte {cfg.ingest.settle_seconds:g} s, ob sie fertig sind")
     complete, changing = pull.settle(found, cfg.ingest.settle_seconds, max_wait, stop)
     for f in changing:
         report.waiting.append(pull.waiting_entry(f, "wird noch geschrieben"))
