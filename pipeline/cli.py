@@ -69,6 +69,9 @@ def _friendly(fn):
             if name == "PeriodError":
                 console.print(f"[red]Zeitraum ungültig:[/red] {exc}")
                 raise typer.Exit(2) from None
+            if name == "MissingSnapshot":  # no households/persons snapshot in force (pipeline.indicators)
+                console.print(f"[red]Fehler:[/red] {getattr(exc, 'message', exc)}")
+                raise typer.Exit(1) from None
             console.print(
                 f"[red]Interner Fehler ({name}).[/red] Der Lauf wurde abgebrochen; die Datenbank ist unverändert. "
                 "Mit ESF_PIPELINE_DEBUG=1 erneut starten, um Details zu sehen."
@@ -256,14 +259,21 @@ def validate_cmd(
 def indicators_cmd(
     period: PeriodOpt,
     as_of: AsOfOpt = None,
+    audience: Annotated[str, typer.Option(help="intern (mit K18) | foerdergeber | oeffentlich")] = "foerdergeber",
     db: DbOpt = None,
     out: OutOpt = None,
     config: ConfigOpt = Path("config.toml"),
     quiet: QuietOpt = False,
 ) -> None:
     """Indikatorenkatalog berechnen und indicators.csv schreiben."""
+    if audience not in ("intern", "foerdergeber", "oeffentlich"):
+        raise ConfigError(f"--audience: {audience!r} ist keine Zielgruppe (intern, foerdergeber, oeffentlich)")
     cfg = _config(config, db=db, outputs=out)
-    _, path = do_indicators(cfg, period, _as_of(as_of), cfg.outputs, {})
+    result, path = do_indicators(cfg, period, _as_of(as_of), cfg.outputs, {}, audience=audience)
+    from pipeline.indicators import notes
+
+    for note in notes(result):
+        console.print(f"[yellow]Hinweis:[/yellow] {note}")
     stdout.print(f"geschrieben: {path}")
 
 
