@@ -321,3 +321,51 @@ def test_covered_days_count_a_day_of_overlapping_cycles_once():
     assert (p.days, p.covered_days) == (48, 31)
     assert p.funding_periods == ("esf_2014_2020", "esfplus_2021_2027")
     assert p.funding_period == "esfplus_2021_2027"  # labels the report
+
+
+# --------------------------------------------------------------------------- 1. the reports of a mixed range
+
+
+def test_reports_of_a_mixed_range_show_one_esf_table_per_funding_period(tmp_path):
+    import openpyxl
+    from test_reports import cells_by_id, sheet_rows
+
+    from pipeline import indicators
+    from pipeline.reports import render_reports
+
+    cfg = config(cycles=CHANGE_OVER)
+    con = open_db(tmp_path)
+    try:
+        change_over_fixture().load(con, D("2022-08-31"))
+        result = indicators.compute(con, cfg, "2022-06-01..2022-07-31")
+        paths = {p.name: p for p in render_reports(con, cfg, result, "foerdergeber", tmp_path / "out")}
+    finally:
+        con.close()
+    wb = openpyxl.load_workbook(paths["esf_submission.xlsx"])
+    assert wb.sheetnames == ["Deckblatt", "ESF-Indikatoren 2014-2020", "ESF+-Indikatoren 2021-2027", "Teilnehmende",
+                             "Definitionen"]
+    cover = {r[0].value: r[1].value for r in wb["Deckblatt"].iter_rows() if r[0].value}
+    assert cover["Förderperiode"] == "ESF-Förderperiode 2014–2020 und ESF+-Förderperiode 2021–2027"
+    old = cells_by_id(wb["ESF-Indikatoren 2014-2020"])
+    # the 2014-20 sheet: CO/CR ids only; K02 (both periods' 6 entries) is not its total here
+    assert list(old) == [i.id for i in catalogue.for_funding_period("esf_2014_2020") if i.family != "project"]
+    assert [old["CO09"][f"{g} (Anzahl)"] for g in ("Insgesamt", "Frauen", "Männer")] == [2, 1, 1]
+    assert old["CR04"]["Insgesamt (Anzahl)"] == 1 and old["CR06"]["Anteil (%)"] is None
+    assert "divers (Anzahl)" not in old["CO01"]
+    new = cells_by_id(wb["ESF+-Indikatoren 2021-2027"])
+    assert list(new) == [i.id for i in catalogue.for_funding_period("esfplus_2021_2027") if i.family != "project"]
+    assert [new["EECO01"][f"{g} (Anzahl)"] for g in ("Insgesamt", "Frauen", "Männer", "divers")] == [3, 1, 1, 1]
+    assert new["EECO09"]["Insgesamt (Anzahl)"] == 3 and new["EECR01"]["Insgesamt (Anzahl)"] == 1
+    notes = [c.value for c in wb["ESF-Indikatoren 2014-2020"]["A"] if isinstance(c.value, str)]
+    assert any("beide Förderperioden" in n for n in notes)
+    participants = sheet_rows(wb["Teilnehmende"])
+    assert participants[0]["Wert"] == 6  # K02: entries of both funding periods
+    assert next(r["Wert"] for r in participants if r["Kennung"] == "EECO01") == 3
+    defs = cells_by_id(wb["Definitionen"])
+    assert {"K02", "K20", "CO01", "CR06", "EECO01", "EECR05"} <= set(defs)
+
+    text = subprocess.run(["pdftotext", "-layout", str(paths["project_report.pdf"]), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    esf_part = text[text.index("ESF-Indikatoren nach Geschlecht"):]
+    assert esf_part.index("ESF-Förderperiode 2014–2020\n") < esf_part.index("CO01") \
+        < esf_part.index("ESF+-Förderperiode 2021–2027\n") < esf_part.index("EECO01")
