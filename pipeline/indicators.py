@@ -129,20 +129,20 @@ def _write_catalogue(
     con.executemany("INSERT INTO indicator_catalogue VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
-def _first_snapshots(con: duckdb.DuckDBPyConnection) -> dict[str, dt.date]:
-    rows = con.execute(
-        "SELECT table_name, min(snapshot_date) FROM ingest_files WHERE status = 'loaded' GROUP BY table_name"
-    ).fetchall()
-    return dict(rows)
+def require_snapshots(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None) -> dict[str, dt.date | None]:
+    """Raise :class:`MissingSnapshot` unless households and persons have a snapshot in force (≤ ``as_of``).
 
-
-def _require_tables(snapshots: dict[str, dt.date], first: dict[str, dt.date], as_of: dt.date | None) -> None:
-    """Households and persons must have a snapshot in force; otherwise say which and since when one exists."""
+    Returns the optional tables without one, each with its earliest snapshot date (None: never delivered).
+    """
     from pipeline import model
 
+    snapshots = db.snapshots_in_force(con, as_of)
+    first = dict(con.execute(
+        "SELECT table_name, min(snapshot_date) FROM ingest_files WHERE status = 'loaded' GROUP BY table_name"
+    ).fetchall())
     missing = [t for t in REQUIRED_TABLES if t not in snapshots]
     if not missing:
-        return
+        return {t: first.get(t) for t in OPTIONAL_TABLE_INDICATORS if t not in snapshots}
     labels = model.tables()
     parts = [
         f"der {labels[t].label} (erster Stand: {first[t]:%d.%m.%Y})" if t in first
@@ -196,10 +196,8 @@ def compute(
         raise ValueError(f"unknown audience {audience!r} (use {AUDIENCES})")
     if isinstance(period, str):
         period = resolve_period(config, period)
+    missing = require_snapshots(con, as_of)
     snapshots = db.create_current_views(con, as_of)
-    first = _first_snapshots(con)
-    _require_tables(snapshots, first, as_of)
-    missing = {t: first.get(t) for t in OPTIONAL_TABLE_INDICATORS if t not in snapshots}
     data_state = db.data_state(con, as_of)
     _write_params(con, config, period, data_state)
     _write_catalogue(con, period.funding_periods, audience, set(missing))
