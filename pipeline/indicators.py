@@ -58,6 +58,24 @@ class IndicatorResult:
         """The funding periods whose ESF set the table holds (both for a range across the change-over)."""
         return self.period.funding_periods
 
+    def notes(self) -> list[str]:
+        """German notes on optional tables without a snapshot in force, naming the indicators left empty."""
+        from pipeline import model
+
+        shown = set(self.table["indicator_id"])
+        out = []
+        for t, first in self.missing_tables.items():
+            label = model.tables()[t].label
+            empty = [i for i in OPTIONAL_TABLE_INDICATORS.get(t, ()) if i in shown]
+            if first is None:
+                head = f"Keine Lieferung der {label}"
+            else:
+                when = f" bis zum {self.data_state:%d.%m.%Y}" if self.data_state else ""
+                head = f"Kein Stand der {label}{when} (erster Stand: {first:%d.%m.%Y})"
+            verb = "bleibt" if len(empty) == 1 else "bleiben"
+            out.append(f"{head}: {', '.join(empty)} {verb} leer." if empty else f"{head}.")
+        return out
+
 
 def _write_params(con: duckdb.DuckDBPyConnection, config: Config, period: Period, data_state: dt.date | None) -> None:
     if period.kind == "cycle":
@@ -161,23 +179,6 @@ def require_snapshots(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = No
     raise MissingSnapshot(f"{text} / no snapshot{' on or before ' + as_of.isoformat() if as_of else ''}: {english}")
 
 
-def notes(result: IndicatorResult) -> list[str]:
-    """German notes on optional tables without a snapshot in force, naming the indicators left empty."""
-    from pipeline import model
-
-    shown = set(result.table["indicator_id"])
-    out = []
-    for t, first in result.missing_tables.items():
-        label = model.tables()[t].label
-        empty = [i for i in OPTIONAL_TABLE_INDICATORS.get(t, ()) if i in shown]
-        if first is None:
-            head = f"Keine Lieferung der {label}"
-        else:
-            when = f" bis zum {result.data_state:%d.%m.%Y}" if result.data_state else ""
-            head = f"Kein Stand der {label}{when} (erster Stand: {first:%d.%m.%Y})"
-        verb = "bleibt" if len(empty) == 1 else "bleiben"
-        out.append(f"{head}: {', '.join(empty)} {verb} leer." if empty else f"{head}.")
-    return out
 
 
 def compute(
@@ -190,7 +191,7 @@ def compute(
     """Every indicator of the period's funding periods (K18 only for ``audience="intern"``), exact figures.
 
     Raises :class:`MissingSnapshot` when households or persons have no snapshot in force; the indicators of an
-    optional table without one are empty (``IndicatorResult.missing_tables``, :func:`notes`).
+    optional table without one are empty (``IndicatorResult.missing_tables``, ``IndicatorResult.notes()``).
     """
     if audience not in AUDIENCES:
         raise ValueError(f"unknown audience {audience!r} (use {AUDIENCES})")

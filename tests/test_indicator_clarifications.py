@@ -240,6 +240,16 @@ def test_as_of_before_the_first_households_snapshot_exits_1_naming_table_and_dat
     assert not (tmp_path / "out").exists()  # nothing written
 
 
+def test_run_with_as_of_before_the_first_snapshot_names_table_and_date(tmp_path):
+    cfg, dbf = cli_db(tmp_path, asof_fixture(), dict.fromkeys(ALL, D("2019-06-30")))
+    (tmp_path / "inbox").mkdir()
+    proc = cli("run", "--period", "2019", "--as-of", "2019-05-31", "--config", str(cfg), "--db", str(dbf),
+               "--inbox", str(tmp_path / "inbox"), "--out", str(tmp_path / "out"), "--quiet")
+    assert proc.returncode == 1, proc.stderr
+    message = " ".join(proc.stderr.split())
+    assert "Haushalte (erster Stand: 30.06.2019)" in message and "Traceback" not in message
+
+
 def test_as_of_before_the_first_persons_snapshot_names_only_persons(tmp_path):
     snaps = {**dict.fromkeys(ALL, D("2019-03-31")), "persons": D("2019-06-30")}
     cfg, dbf = cli_db(tmp_path, asof_fixture(), snaps)
