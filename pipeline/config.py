@@ -79,7 +79,8 @@ class Cycle(_Strict):
             try:
                 ind = catalogue.get(ind_id)
             except KeyError:
-                raise ValueError(f"{key}: unknown indicator id (use an id of the catalogue, e.g. K01, K05, K19)") from None
+                msg = f"{key}: unknown indicator id (use an id of the catalogue, e.g. K01, K05, K19)"
+                raise ValueError(msg) from None
             if self.funding_period not in ind.funding_periods:
                 raise ValueError(f"{key}: {ind_id} is not reported in the funding period {self.funding_period}")
             if ind.unit == "share" and not (1 <= target.value <= 100 or target.value == 0):
