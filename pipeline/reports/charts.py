@@ -39,7 +39,7 @@ class Chart:
             self._cache["svg"] = _svg(self.figure, self.name, self.alt)
         return self._cache["svg"]
 
-    def png(self, dpi: int = 150) -> bytes:
+    def png(self, dpi: int = 120) -> bytes:
         if "png" not in self._cache:
             buf = io.BytesIO()
             self.figure.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})

@@ -193,7 +193,7 @@ def _targets_table(doc, ctx: ReportContext) -> None:
     table(doc, ["Kennung", "Indikator", "Ziel", "Ergebnis", "Abweichung", "Bewertung"],
           [[t.id, t.label, t.target_label, fmt_number(t.result, t.unit), t.difference_label,
             ("⚠ " if t.missed else "") + t.status] for t in rows],
-          numeric={3, 4}, highlight={i for i, t in enumerate(rows) if t.missed}, widths=[2.0, 4.4, 3.0, 2.0, 3.2, 2.0])
+          numeric={3, 4}, highlight={i for i, t in enumerate(rows) if t.missed}, widths=[2.0, 4.0, 2.8, 2.0, 3.2, 2.6])
 
 
 def _comparison_table(doc, ctx: ReportContext, con) -> None:
@@ -233,6 +233,7 @@ def _breakdown_table(doc, ctx: ReportContext, ind: str, dim: str, title: str, he
 
 
 def _annex(doc, ctx: ReportContext) -> None:
+    doc.add_page_break()
     doc.add_heading("Anhang: Definitionen", level=1)
     esf_ids = [r.id for r in esf_table(ctx.lk, ctx.funding_period, ctx.rules).rows]
     ids = [i for i in ctx.lk.indicator_ids() if i.startswith("K") and (ctx.show_coach or i != "K18")] + esf_ids
