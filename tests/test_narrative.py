@@ -130,11 +130,12 @@ def test_drafted_text_agrees_for_one_none_and_many(k01, k06, k04, expected):
 
 def test_over_is_only_used_where_true():
     assert over(0.857) == "über 85 %"
-    assert over(0.85) == "über 80 %"  # exactly 85 % is not over 85 %
-    assert over(0.8500001) == "über 85 %"
+    assert over(0.85) is None and over(0.5) is None  # a round figure is said as it is, never "über 80 %"
+    assert over(0.8501) is None and over(0.856) == "über 85 %" and over(0.8449) == "über 80 %"  # 85,0 / 84,5
     assert over(0.03) is None
-    # public figures are whole percent: 90 % may be 89,5 % exactly, so only "über 85 %" is safe
-    assert over(0.90, public=True) == "über 85 %" and over(0.93, public=True) == "über 90 %"
+    # public figures are whole percent: 91 % may be 90,5 % exactly, 86 % may be 85,5 %: still over 90 / 85
+    assert over(0.91, public=True) == "über 90 %" and over(0.86, public=True) == "über 85 %"
+    assert over(0.90, public=True) is None
     assert percent(0.857142) == "85,7 %" and percent(0.857142, public=True) == "86 %"
 
 
@@ -186,6 +187,26 @@ def test_a_missed_target_is_flagged_with_a_place_for_the_reason():
     assert "Ziele wurden verfehlt (K01 und K05)" in text and "Verwendungsnachweis" in text
     assert "Gegenüber dem letzten abgeschlossenen Projektjahr 2019 lag der Anteil" in text
     assert len(ch.notes) == 2 and all(n.endswith("Begründung:") for n in ch.notes)
+
+
+def test_running_cycle_calls_a_missed_target_an_interim_state_and_a_range_counts_exits_inside_it():
+    from pipeline.config import Target
+
+    lk = _lk([("K01", "total", "total", 1, N, 1), ("K09H", "total", "total", 0, 1, 0.0),
+              ("K14", "total", "total", 1, N, 1), ("K09", "total", "total", 0, 1, 0.0)])
+    targets = target_rows(lk, {"K01": Target(at_least=30)}, Rules(active=False))
+    text = text_of(narrative.chapters(lk, frame("running"), targets))
+    assert "Mit einer Bedarfsgemeinschaft blieb die Zahl" in text
+    assert "Zum Datenstand liegt ein Ergebnis unter dem Ziel (K01). Da das Projektjahr noch läuft, ist das ein " \
+           "Zwischenstand" in text and "Ein Ziel wurde verfehlt" not in text
+    assert "Bis zum Datenstand 30.06.2025 hat sie die Begleitung beendet." in text
+    assert "Von einer Person, die bis zum Datenstand ausgetreten ist, wechselte niemand" in text
+    rng = text_of(narrative.chapters(lk, frame(None, kind="range"), targets))
+    assert rng.startswith("Im Zeitraum 01.01.2024 bis 31.12.2024 wurde eine Bedarfsgemeinschaft")
+    assert "Im Zeitraum ist eine Person aus dem Projekt ausgetreten." in rng and "bis zum Datenstand" not in rng
+    empty = target_rows(_lk([("K01", "total", "total", 0, N, 0)]), {"K01": Target(at_least=30)}, Rules(active=False))
+    assert narrative._target_sentence(empty[0]) == ("Bislang wurde keine Bedarfsgemeinschaft begleitet; das Ziel "
+                                                   "von mindestens 30 ist nicht erreicht.")
 
 
 # --- the public text --------------------------------------------------------------------------------

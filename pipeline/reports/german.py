@@ -58,8 +58,12 @@ def over(share: float, public: bool = False, step: int = 5) -> str | None:
     """ "über 85 %" where that is true: the largest multiple of ``step`` below the share.
 
     For a public (whole-percent) figure the exact share may be up to half a point lower than the published one, so
-    the bound stays below ``published - 0.5``. None when no such bound exists (share below ``step`` %).
+    the bound stays below ``published - 0.5``. None when no such bound exists (share below ``step`` %) or when the
+    figure itself is a multiple of ``step``.
     """
+    shown = round(share * 100) if public else round(share * 100, 1)
+    if shown % step == 0:
+        return None  # a round figure reads better as it is ("50,0 %"), not as "über 45 %"
     pct = round(share * 100) - 0.5 if public else share * 100
     bound = math.ceil(pct / step) * step - step  # the largest multiple of step strictly below pct
     if bound < step:

@@ -65,6 +65,15 @@ class Frame:
     def state(self) -> str:
         return de_date(self.data_state)
 
+    @property
+    def until(self) -> str:
+        """When exits count: a cycle's cohort up to the data state; a range inside the range."""
+        return f"Bis zum Datenstand {self.state}" if self.kind == "cycle" else "Im Zeitraum"
+
+    @property
+    def left_when(self) -> str:
+        return "bis zum Datenstand" if self.kind == "cycle" else "im Zeitraum"
+
 
 @dataclass
 class Chapter:
@@ -127,7 +136,7 @@ def implementation(f: Figures, fr: Frame) -> Chapter:
     paras = [f"{fr.in_period} {verb(k01, 'wurde', 'wurden')} {HOUSEHOLD.count(k01)} durch {fr.project} "
              f"({fr.carrier}) begleitet."]
     s = []
-    if f.value("K17") is not None:
+    if k01 and f.value("K17") is not None:
         s.append(f"Die Plätze waren zu {percent(f.value('K17'))} ausgelastet.")
     if f.value("K11") is not None:
         s.append(f"Je Bedarfsgemeinschaft und Monat fanden im Mittel {fmt_number(f.value('K11'), 'ratio')} "
@@ -139,14 +148,14 @@ def implementation(f: Figures, fr: Frame) -> Chapter:
     ending = f.d("K09H")
     if k01:
         if ending == 0:
-            s.append(f"Bis zum Datenstand {fr.state} hat noch keine Bedarfsgemeinschaft die Begleitung beendet.")
+            s.append(f"{fr.until} hat noch keine Bedarfsgemeinschaft die Begleitung beendet.")
         elif ending == k01:
-            s.append(f"Bis zum Datenstand {fr.state} haben alle {HOUSEHOLD.count(k01)} die Begleitung beendet."
-                     if k01 > 1 else f"Bis zum Datenstand {fr.state} hat sie die Begleitung beendet.")
+            s.append(f"{fr.until} haben alle {HOUSEHOLD.count(k01)} die Begleitung beendet."
+                     if k01 > 1 else f"{fr.until} hat sie die Begleitung beendet.")
         else:
-            s.append(f"Bis zum Datenstand {fr.state} {verb(ending, 'hat', 'haben')} {fmt_number(ending)} der "
+            s.append(f"{fr.until} {verb(ending, 'hat', 'haben')} {fmt_number(ending)} der "
                      f"{HOUSEHOLD.count(k01)} die Begleitung beendet." if ending > 1 else
-                     f"Bis zum Datenstand {fr.state} hat eine der {HOUSEHOLD.count(k01)} die Begleitung beendet.")
+                     f"{fr.until} hat eine der {HOUSEHOLD.count(k01)} die Begleitung beendet.")
     if s:
         paras.append(" ".join(s))
     return Chapter("umsetzung", "Umsetzung und Abweichungen", paras,
@@ -188,7 +197,9 @@ def _target_sentence(t: TargetRow) -> str:
     result = percent(t.result) if t.unit == "share" else (days(t.result) if t.unit == "days"
                                                          else fmt_number(t.result, t.unit))
     if t.id == "K01":
-        res = f"Mit {HOUSEHOLD.count(t.result)}"
+        if not t.result:
+            return f"Bislang wurde keine Bedarfsgemeinschaft begleitet; das Ziel von {goal} ist nicht erreicht."
+        res = f"Mit {HOUSEHOLD.count_dative(t.result)}"
         return (f"{res} wurde das Ziel von {goal} begleiteten Bedarfsgemeinschaften erreicht." if t.met else
                 f"{res} blieb die Zahl der begleiteten Bedarfsgemeinschaften unter dem Ziel von {goal}.")
     if t.unit == "share" and t.numerator is not None and t.denominator:
@@ -205,7 +216,12 @@ def results(f: Figures, fr: Frame, targets: list[TargetRow], earlier_final: str 
     if targets:
         paras.append(" ".join(_target_sentence(t) for t in targets))
         missed = [t for t in targets if t.missed]
-        if missed:
+        if missed and fr.cycle_status == "running":
+            paras.append(f"Zum Datenstand {verb(len(missed), 'liegt ein Ergebnis', 'liegen Ergebnisse')} unter dem "
+                         f"Ziel ({join([t.id for t in missed])}). Da das Projektjahr noch läuft, ist das ein "
+                         "Zwischenstand; bleibt es dabei, sind die Gründe spätestens im Sachbericht zum "
+                         "Verwendungsnachweis darzulegen (markierte Stellen unten).")
+        elif missed:
             paras.append(f"{'Ein Ziel wurde' if len(missed) == 1 else 'Ziele wurden'} verfehlt "
                          f"({join([t.id for t in missed])}). Die Gründe sind spätestens im Sachbericht zum "
                          "Verwendungsnachweis darzulegen; die markierten Stellen unten sind dafür vorgesehen.")
@@ -258,7 +274,7 @@ def helps(f: Figures, fr: Frame) -> Chapter:
     leavers = f.d("K09")
     if leavers and f.value("K09") is not None:
         k09 = f.n("K09")
-        paras.append(f"Von {PERSON.count_dative(leavers)}, die bis zum Datenstand ausgetreten "
+        paras.append(f"Von {PERSON.count_dative(leavers)}, die {fr.left_when} ausgetreten "
                      f"{verb(leavers, 'ist', 'sind')}, {verb_someone(k09, 'wechselte', 'wechselten')} {someone(k09)} "
                      f"in ein Regelinstrument wie eine Maßnahme des Jobcenters ({percent(f.value('K09'))}).")
     return Chapter("hilfen", "Hilfen und Übergänge", paras,
@@ -270,10 +286,9 @@ def exits(f: Figures, fr: Frame) -> Chapter:
     prompt = "Wo stehen die Familien nach dem Projekt? Was waren die Gründe für vorzeitige Austritte?"
     if leavers == 0:
         return Chapter("austritte", "Austritte und Verbleib", [
-            f"Bis zum Datenstand {fr.state} ist noch keine teilnehmende Person ausgetreten. Angaben zu Austritten, "
+            f"{fr.until} ist noch keine teilnehmende Person ausgetreten. Angaben zu Austritten, "
             "Verbleib und Übergängen sind daher noch nicht fällig; sie folgen im nächsten Bericht."], prompt)
-    paras = [f"Bis zum Datenstand {fr.state} {verb(leavers, 'ist', 'sind')} {PERSON.count(leavers)} aus dem "
-             "Projekt ausgetreten."]
+    paras = [f"{fr.until} {verb(leavers, 'ist', 'sind')} {PERSON.count(leavers)} aus dem Projekt ausgetreten."]
     s = []
     if f.value("K10") is not None:
         k10 = f.n("K10")
