@@ -123,7 +123,7 @@ def bars_figure(labels: Sequence[str], values: Sequence[float], xlabel: str, per
     return fig
 
 
-def grouped_by_gender(labels: Sequence[str], series: dict[str, Sequence[float]]) -> str:
+def grouped_by_gender(labels: Sequence[str], series: dict[str, Sequence[float]], name: str = "gender") -> str:
     """ESF indicators by gender: one group per indicator, one bar per gender."""
     return _svg(gender_figure(labels, series), "gender")
 
@@ -133,9 +133,9 @@ def gender_figure(labels: Sequence[str], series: dict[str, Sequence[float]]) -> 
     n = max(len(series), 1)
     width = 0.8 / n
     x = range(len(labels))
-    for k, (name, vals) in enumerate(series.items()):
+    for k, (series_label, vals) in enumerate(series.items()):
         ax.bar([i - 0.4 + width * (k + 0.5) for i in x], [v or 0 for v in vals], width=width,
-               color=COLOURS[k % len(COLOURS)], label=name)
+               color=COLOURS[k % len(COLOURS)], label=series_label)
     ax.set_xticks(list(x), list(labels), fontsize=7, rotation=60, ha="right")
     ax.set_ylabel("Teilnehmende")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))

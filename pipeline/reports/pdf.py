@@ -13,10 +13,11 @@ from pipeline.reports.comparison import STATUS_LABELS
 from pipeline.reports.context import ReportContext, de_date, definitions, settings_notes
 from pipeline.reports.figures import (
     DIMENSION_LABELS,
+    FUNDING_PERIOD_LABELS,
     GENDER_LABELS,
     UNIT_LABELS,
     breakdowns,
-    esf_table,
+    esf_tables,
     k_table,
     public_key_figures,
 )
@@ -47,7 +48,9 @@ def _env() -> jinja2.Environment:
 
 def report_context(ctx: ReportContext, con) -> dict:
     lk, rules, public = ctx.lk, ctx.rules, ctx.public
-    esf = esf_table(lk, ctx.funding_period, rules)
+    tables = esf_tables(lk, ctx.funding_periods, rules)  # two for a range across the change-over
+    esf = tables[-1]
+    esf_ids = [r.id for t in tables for r in t.rows]
     drawn = shared.report_charts(ctx, con)
     data: dict = {
         "ctx": ctx,
@@ -58,6 +61,10 @@ def report_context(ctx: ReportContext, con) -> dict:
         "footnote": rules.footnote(),
         "esf": esf,
         "esf_genders": [(g, GENDER_LABELS[g]) for g in esf.gender_columns],
+        "esf_sets": [{"label": FUNDING_PERIOD_LABELS.get(t.funding_period, t.funding_period), "table": t,
+                      "genders": [(g, GENDER_LABELS[g]) for g in t.gender_columns],
+                      "chart": drawn[shared.esf_chart_key(ctx, t)].svg() if shared.esf_chart_key(ctx, t) in drawn
+                      else None} for t in tables],
         "units": UNIT_LABELS,
         "dims": DIMENSION_LABELS,
         "settings": settings_notes(ctx.config),
@@ -77,14 +84,14 @@ def report_context(ctx: ReportContext, con) -> dict:
         data["headline"] = [r for r in key if r.id in HEADLINE_IDS]
         data["indicators"] = []
         data["breakdowns"] = []
-        data["definitions"] = definitions([r.id for r in key] + [r.id for r in esf.rows], ctx.config)
+        data["definitions"] = definitions([r.id for r in key] + esf_ids, ctx.config)
         return data
     rows = [r for r in k_table(lk, rules) if ctx.show_coach or r.id != "K18"]
     data["indicators"] = rows
     data["headline"] = [r for r in rows if r.id in HEADLINE_IDS]
     bds = breakdowns(lk, rules, dims=("jobcenter_site", "household_type", "help_group", "exit_reason", "statistic"))
     data["breakdowns"] = bds
-    data["definitions"] = definitions([r.id for r in rows] + [r.id for r in esf.rows], ctx.config)
+    data["definitions"] = definitions([r.id for r in rows] + esf_ids, ctx.config)
     data["monthly"] = shared.monthly(ctx, con).to_dict("records")
     data["destinations"] = shared.destinations(ctx, con)
     if ctx.show_coach:

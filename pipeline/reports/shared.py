@@ -11,7 +11,7 @@ import math
 from pipeline.reports import charts, comparison, narrative, press, targets, timeseries
 from pipeline.reports.context import ReportContext
 from pipeline.reports.disclosure import Rules, Suppressed
-from pipeline.reports.figures import GENDER_LABELS, breakdowns, esf_table
+from pipeline.reports.figures import FUNDING_PERIOD_LABELS, GENDER_LABELS, breakdowns, esf_tables
 from pipeline.reports.german import fmt_number, join
 
 
@@ -135,16 +135,24 @@ def _draw(ctx: ReportContext, con) -> dict[str, charts.Chart]:
                                                "Teilnehmende (Verbleib bei Austritt)"),
             "Balkendiagramm: Verbleib der ausgetretenen Teilnehmenden bei Austritt: "
             + _listing([d for d, _ in shown], [n for _, n in shown]) + ".")
-    esf = esf_table(ctx.lk, ctx.funding_period, ctx.rules)
-    rows = [r for r in esf.rows if r.unit == "count" and r.id != "K02"]
-    if rows:
-        out["esf_gender"] = charts.Chart("gender", charts.gender_figure(
-            [r.id for r in rows], {GENDER_LABELS[g]: [r.cells[g] for r in rows] for g in esf.gender_columns}),
-            "Balkendiagramm: ESF-Indikatoren nach Geschlecht (" + join([GENDER_LABELS[g] for g in esf.gender_columns])
-            + "); die Werte stehen in der Tabelle der ESF-Indikatoren.")
+    for esf in esf_tables(ctx.lk, ctx.funding_periods, ctx.rules):  # two for a range across the change-over
+        rows = [r for r in esf.rows if r.unit == "count" and r.id != "K02"]
+        if rows:
+            key = esf_chart_key(ctx, esf)
+            out[key] = charts.Chart(key.replace("esf_", ""), charts.gender_figure(
+                [r.id for r in rows], {GENDER_LABELS[g]: [r.cells[g] for r in rows] for g in esf.gender_columns}),
+                "Balkendiagramm: ESF-Indikatoren nach Geschlecht ("
+                + join([GENDER_LABELS[g] for g in esf.gender_columns]) + "), "
+                + FUNDING_PERIOD_LABELS.get(esf.funding_period, esf.funding_period)
+                + "; die Werte stehen in der Tabelle der ESF-Indikatoren.")
     if cmp_chart:
         out["cycles"] = cmp_chart
     return out
+
+
+def esf_chart_key(ctx: ReportContext, esf) -> str:
+    """ "esf_gender", or one key per funding period when the report shows both sets."""
+    return "esf_gender" if len(ctx.funding_periods) == 1 else f"esf_gender-{esf.funding_period}"
 
 
 def _comparison_chart(comp: comparison.CycleComparison) -> charts.Chart | None:

@@ -24,7 +24,7 @@ from docx.shared import Cm, Pt, RGBColor
 
 from pipeline.reports import shared
 from pipeline.reports.context import ReportContext, definitions, settings_notes
-from pipeline.reports.figures import GENDER_LABELS, breakdowns, esf_table
+from pipeline.reports.figures import FUNDING_PERIOD_LABELS, GENDER_LABELS, breakdowns, esf_tables
 from pipeline.reports.german import de_date, fmt_number
 from pipeline.reports.xlsx import atomic_write_bytes
 
@@ -215,14 +215,16 @@ def _comparison_table(doc, ctx: ReportContext, con) -> None:
 
 
 def _esf_table(doc, ctx: ReportContext) -> None:
-    esf = esf_table(ctx.lk, ctx.funding_period, ctx.rules)
-    if not esf.rows:
-        return
-    doc.add_heading("ESF-Indikatoren nach Geschlecht", level=2)
-    headers = ["Kennung", "Indikator", "Insgesamt"] + [GENDER_LABELS[g] for g in esf.gender_columns]
-    rows = [[r.id, r.label, fmt_number(r.cells["total"])] + [fmt_number(r.cells[g]) for g in esf.gender_columns]
-            for r in esf.rows if r.unit == "count"]
-    table(doc, headers, rows, numeric=set(range(2, len(headers))))
+    tables = [t for t in esf_tables(ctx.lk, ctx.funding_periods, ctx.rules) if t.rows]
+    for esf in tables:  # two for a range across the change-over
+        title = "ESF-Indikatoren nach Geschlecht"
+        if len(tables) > 1:
+            title += f" – {FUNDING_PERIOD_LABELS.get(esf.funding_period, esf.funding_period)}"
+        doc.add_heading(title, level=2)
+        headers = ["Kennung", "Indikator", "Insgesamt"] + [GENDER_LABELS[g] for g in esf.gender_columns]
+        rows = [[r.id, r.label, fmt_number(r.cells["total"])] + [fmt_number(r.cells[g]) for g in esf.gender_columns]
+                for r in esf.rows if r.unit == "count"]
+        table(doc, headers, rows, numeric=set(range(2, len(headers))))
 
 
 def _breakdown_table(doc, ctx: ReportContext, ind: str, dim: str, title: str, head: str) -> None:
@@ -235,7 +237,7 @@ def _breakdown_table(doc, ctx: ReportContext, ind: str, dim: str, title: str, he
 def _annex(doc, ctx: ReportContext) -> None:
     doc.add_page_break()
     doc.add_heading("Anhang: Definitionen", level=1)
-    esf_ids = [r.id for r in esf_table(ctx.lk, ctx.funding_period, ctx.rules).rows]
+    esf_ids = [r.id for t in esf_tables(ctx.lk, ctx.funding_periods, ctx.rules) for r in t.rows]
     ids = [i for i in ctx.lk.indicator_ids() if i.startswith("K") and (ctx.show_coach or i != "K18")] + esf_ids
     table(doc, ["Kennung", "Indikator", "Definition"],
           [[i, f"{label} ({unit})", d] for i, label, unit, d in definitions(ids, ctx.config)],
