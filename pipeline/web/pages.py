@@ -91,7 +91,8 @@ async def jobs_page(request: Request):
     cfg = common.cfg_of(request)
     history = await run_in_threadpool(jobs.history, cfg, 100)
     return common.render(
-        request, "jobs.html", "auftraege", title="Aufträge", jobs=history, pull=await run_in_threadpool(_pull_status, cfg)
+        request, "jobs.html", "auftraege", title="Aufträge", jobs=history,
+        pull=await run_in_threadpool(_pull_status, cfg),
     )
 
 
@@ -186,7 +187,8 @@ async def indicators_page(request: Request):
                                                                               sort=False):  # fmt: skip
                 unit = by_id[ind_id].unit
                 breakdowns.setdefault(ind_id, []).append(
-                    (dim, [(c, common.fmt_value(v, unit)) for c, v in zip(part["category"], part["value"], strict=True)])
+                    (dim, [(c, common.fmt_value(v, unit))
+                           for c, v in zip(part["category"], part["value"], strict=True)])
                 )
     return common.render(
         request, "indicators.html", "kennzahlen", title="Kennzahlen", period=period, as_of=as_of,
