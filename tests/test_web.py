@@ -216,7 +216,8 @@ def test_report_build_and_download(cfg):
         assert time.monotonic() < deadline
         time.sleep(0.5)
     assert 'data-outcome="ok"' in r.text, r.text
-    set_id = re.search(r"/berichte#set-([0-9a-f]+)", r.text).group(1)
+    set_id = re.search(r"/berichte\?satz=([0-9a-f]+)", r.text).group(1)
+    assert f'href="/berichte/{set_id}/datei/project_report.pdf"' in r.text  # the downloads right in the status
     page = c.get("/berichte").text
     files = re.findall(rf'href="/berichte/{set_id}/datei/([^"]+)"', page)
     assert "project_report.pdf" in files and "esf_submission.xlsx" in files
