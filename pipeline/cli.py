@@ -125,7 +125,21 @@ def _job(cfg: Config, kind: str):
     from pipeline import jobs
 
     with jobs.job(cfg, kind, "cli") as handle:
+        _audit(cfg, "job", f"{jobs.KINDS.get(kind, kind)} {handle.id}")
         yield handle
+
+
+def _audit(cfg: Config, action: str, what: str) -> None:
+    """The audit log is shared with the web page: who is the face and the system account, never data."""
+    import getpass
+
+    from pipeline import audit
+
+    try:
+        who = f"cli/{getpass.getuser()}"
+    except (KeyError, OSError):
+        who = "cli/-"
+    audit.record(cfg, who, action, what)
 
 
 # --- printing ----------------------------------------------------------------------------------------
@@ -447,7 +461,12 @@ def erase_cmd(
     from pipeline import runs
 
     cfg = _config(config, db=db)
-    runs.erase(cfg, person_id, note)
+    try:
+        runs.erase(cfg, person_id, note)
+    except UserError:
+        _audit(cfg, "erasure_refused", "Person-ID unbekannt")
+        raise
+    _audit(cfg, "erasure", "Löschersuchen erfasst (Person-ID nicht protokolliert)")
     stdout.print(
         f"Löschersuchen für {person_id} erfasst. Die Person ist ab sofort von Auswertungen für Analysten "
         "ausgenommen (Art. 18 DSGVO); ihre Daten werden mit Ablauf der Aufbewahrungsfrist gelöscht "
