@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(BIN)/esf-pipeline demo
 
 test: $(STAMP)
-	GX_ANALYTICS_ENABLED=False $(BIN)/python -m pytest -n 2 tests
+	GX_ANALYTICS_ENABLED=False $(BIN)/python -m pytest -n 2 --dist loadgroup tests
 	$(BIN)/ruff check pipeline tests benchmarks
 
 lint: $(STAMP)
