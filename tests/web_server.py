@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LINK = re.compile(r"http://(?:127\.0\.0\.1|localhost):(\d+)/\S+")
+LINK = re.compile(r"http://(?:127\.0\.0\.1|localhost):(\d+)/login\?token=[\w.~-]+")
 _RUNNING: set[subprocess.Popen] = set()
 
 
@@ -40,9 +40,8 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 class Server:
     """A running ``serve``: ``base`` (http://127.0.0.1:port), ``link`` (the one-time login link), ``log``."""
 
-    def __init__(self, config: Path, log: Path, port: int | None = None, timeout: float = 90.0):
-        self.port = port or free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
+    def __init__(self, config: Path, log: Path, port: int = 0, timeout: float = 90.0):
+        self.port = port  # 0: the server picks a free one and prints it in the link
         self.log = log
         exe = Path(sys.executable).parent / "esf-pipeline"
         cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "pipeline"]
@@ -57,6 +56,7 @@ class Server:
         _RUNNING.add(self.proc)
         try:
             self.link = self._wait_for_link(timeout)
+            self.base = f"http://127.0.0.1:{self.port}"
         except BaseException:
             self.stop()
             raise
@@ -66,8 +66,10 @@ class Server:
         while time.monotonic() < deadline:
             text = self.log.read_text(encoding="utf-8", errors="replace")
             m = LINK.search(text)
-            if m and int(m.group(1)) == self.port and self._listening():
-                return m.group(0)
+            if m and (not self.port or int(m.group(1)) == self.port):
+                self.port = int(m.group(1))
+                if self._listening():
+                    return m.group(0)
             if self.proc.poll() is not None:
                 raise RuntimeError(f"serve exited with {self.proc.returncode}:\n{text[-3000:]}")
             time.sleep(0.1)

@@ -1,0 +1,356 @@
+"""The web page in a real browser: Debian's headless Chromium driven by Playwright against the real
+``esf-pipeline serve`` (one server for the module) on a generated export set with defects.
+
+Through the page: log in by the printed one-time link, upload the exports, wait for the ingest result,
+filter the problems, build the Fördergeber report of a cycle, download the PDF and the workbooks and read
+them back. Every page is screenshotted (``outputs/screenshots/browser-tests/``), checked with axe-core
+(no serious or critical violation) and, with every download, scanned for the input's names, BG numbers
+and birth dates.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sqlite3
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import openpyxl
+import pytest
+from web_server import ROOT, Server, write_config
+from web_site import (
+    allowed_words,
+    axe_serious,
+    file_texts,
+    launch,
+    leaks,
+    pdf_text,
+    personal_values,
+    require_browser,
+)
+
+from pipeline import generate
+from pipeline.config import load_config
+
+pytestmark = pytest.mark.xdist_group("web_browser")  # one server and one browser for the module (make test)
+
+SHOTS = ROOT / "outputs" / "screenshots" / "browser-tests"
+CYCLE = "2025"
+TIMEOUT_MS = 120_000  # a job on a shared 2-core machine
+PAGES = {  # screenshot name -> path (a rule page is added once the problems are known)
+    "uebersicht": "/",
+    "lieferung": "/lieferung",
+    "pruefung": "/pruefung",
+    "berichte": "/berichte",
+    "kennzahlen": "/kennzahlen",
+    "datenschutz": "/datenschutz",
+    "auftraege": "/auftraege",
+}
+
+
+@dataclass
+class Site:
+    server: Server
+    base_dir: Path
+    files: list[Path]
+    file_rows: dict[str, int]
+    personal: dict[str, set[str]]
+    jobs_store: Path
+    visited: dict[str, str] = field(default_factory=dict)  # url -> text seen in the browser
+
+    @property
+    def base(self) -> str:
+        return self.server.base
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    require_browser()
+    base = tmp_path_factory.mktemp("web")
+    config = write_config(base)
+    cfg = load_config(config)
+    gen = generate.generate(base / "exports", households=30, seed=5, cycles=["2024", CYCLE], defects=0.03,
+                            config=cfg)
+    shown_dates = {d.isoformat() for c in cfg.cycles for d in (c.start, c.end)}
+    personal = personal_values(gen.files, shown_dates)
+    assert personal["name"] and personal["bg_number"] and personal["birth_date"]
+    server = Server(config, base / "serve.log")
+    try:
+        yield Site(server, base, gen.files, gen.file_rows, personal, Path(f"{cfg.database}.jobs.sqlite"))
+    finally:
+        server.stop()
+    assert server.proc.poll() is not None
+
+
+@pytest.fixture(scope="module")
+def browser(site):
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    b = launch(pw)
+    try:
+        yield b
+    finally:
+        b.close()
+        pw.stop()
+
+
+def new_page(browser):
+    ctx = browser.new_context(accept_downloads=True, locale="de-DE", viewport={"width": 1280, "height": 900})
+    ctx.set_default_timeout(30_000)
+    return ctx.new_page()
+
+
+@pytest.fixture(scope="module")
+def page(site, browser):
+    """A browser logged in through the one-time link the server printed."""
+    p = new_page(browser)
+    p.goto(site.server.link)
+    assert urlsplit(p.url).path == "/", p.url  # the link logs in and lands on the overview
+    assert "token" not in p.url
+    p.get_by_role("navigation", name="Hauptnavigation").wait_for()
+    yield p
+    p.context.close()
+
+
+def shot(page, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def wait_job_done(page) -> str:
+    """Wait until the live status fragment says the job is over; its outcome."""
+    status = page.locator("#job-status[data-outcome]:not([hx-trigger])")
+    status.wait_for(timeout=TIMEOUT_MS)
+    return status.get_attribute("data-outcome")
+
+
+@pytest.fixture(scope="module")
+def ingested(site, page):
+    """The export files (and one wrongly named file) uploaded through the page; the ingest result table."""
+    bad = site.base_dir / "Personenliste.csv"
+    bad.write_text("Person-ID;Name\n", encoding="utf-8")
+    page.goto(site.base + "/lieferung")
+    page.get_by_label("Exportdateien auswählen").set_input_files([str(p) for p in site.files] + [str(bad)])
+    page.get_by_role("button", name="Hochladen und einlesen").click()
+    page.locator("#upload-results").wait_for()
+    checked = {r.get_attribute("data-file"): r.inner_text() for r in page.locator("#upload-results tbody tr").all()}
+    outcome = wait_job_done(page)
+    shot(page, "lieferung-ergebnis")
+    rows = {}
+    for r in page.locator("#ingest-result tbody tr").all():
+        cells = [c.inner_text().strip() for c in r.locator("th, td").all()]
+        rows[r.get_attribute("data-file")] = cells
+    return {"checked": checked, "outcome": outcome, "rows": rows}
+
+
+def test_upload_through_the_page_and_ingest_result(site, ingested):
+    checked = ingested["checked"]
+    for f in site.files:
+        assert "angenommen" in checked[f.name], (f.name, checked[f.name])
+    assert "abgewiesen" in checked["Personenliste.csv"]
+    assert "passt zu keinem Export" in checked["Personenliste.csv"]
+    assert ingested["outcome"] in ("ok", "warning"), ingested
+    rows = ingested["rows"]
+    assert set(rows) == {f.name for f in site.files}
+    quarantined = 0
+    for name, (_file, status, read, loaded, quar, _hint) in rows.items():
+        assert status == "geladen", (name, status)
+        assert int(read) == site.file_rows[name], name  # every row of the file was read …
+        assert int(loaded) + int(quar) >= int(read) or int(loaded) == int(read), name
+        quarantined += int(quar)
+    assert quarantined > 0  # … and the generator's defects were quarantined, not dropped
+    # the refused file was not written into the inbox
+    assert not any(p.name == "Personenliste.csv" for p in (site.base_dir / "inbox").iterdir())
+
+
+def test_filter_the_problems(site, page, ingested):
+    page.goto(site.base + "/pruefung")
+    total_all = _total(page)
+    assert total_all > 0
+    page.get_by_label("Schweregrad").select_option("row_error")
+    page.get_by_role("button", name="Filtern").click()
+    page.wait_for_url(re.compile(r"schwere=row_error"))
+    n_rows = _total(page)
+    assert 0 < n_rows <= total_all
+    classes = page.locator("#problems-table tbody tr").evaluate_all("rs => rs.map(r => r.className)")
+    assert classes and set(classes) == {"row_error"}
+    # narrow further by one rule: every row shown is that rule's
+    rule = page.locator("#problems-table tbody tr td:nth-child(2)").first.inner_text()
+    page.get_by_label("Regel").select_option(rule)
+    page.get_by_role("button", name="Filtern").click()
+    page.wait_for_url(re.compile(rf"regel={re.escape(rule)}"))
+    rules = page.locator("#problems-table tbody tr td:nth-child(2)").all_inner_texts()
+    assert rules and set(rules) == {rule}
+    assert _total(page) <= n_rows
+    shot(page, "pruefung-gefiltert")
+    # the rule's own page with its guidance
+    page.locator("#problems-table tbody tr td:nth-child(2) a").first.click()
+    page.wait_for_url(re.compile(r"/pruefung/regel/"))
+    assert rule in page.locator("h1").inner_text()
+    PAGES["regel"] = urlsplit(page.url).path
+
+
+def _total(page) -> int:
+    m = re.match(r"(\d+) von (\d+)", page.locator("#problem-total").inner_text())
+    assert m, page.locator("#problem-total").inner_text()
+    return int(m.group(1))
+
+
+@pytest.fixture(scope="module")
+def report_set(site, page, ingested):
+    """The Fördergeber report set of the cycle, built through the Berichte page; its downloads."""
+    page.goto(site.base + "/berichte")
+    page.get_by_label("Projektzyklus").select_option(CYCLE)
+    page.get_by_label("Zielgruppe").select_option(label="Fördergeber")
+    page.get_by_role("button", name="Berichte erstellen").click()
+    outcome = wait_job_done(page)
+    assert outcome == "ok", page.locator("#job-status").inner_text()
+    page.locator("#link-report-set").click()
+    row = page.locator(f'#report-sets tr[data-period="{CYCLE}"][data-audience="foerdergeber"]').first
+    row.wait_for()
+    shot(page, "berichte-erstellt")
+    files = {}
+    for name in ("project_report.pdf", "esf_submission.xlsx", "project_report.xlsx", "indicators.csv"):
+        with page.expect_download() as dl:
+            row.locator(f'a[data-file="{name}"]').click()
+        path = site.base_dir / "downloads" / name
+        dl.value.save_as(path)
+        files[name] = path
+    with page.expect_download() as dl:
+        row.locator("a.zip").click()
+    files["zip"] = site.base_dir / "downloads" / "set.zip"
+    dl.value.save_as(files["zip"])
+    return files
+
+
+def test_build_the_foerdergeber_report_and_read_the_downloads_back(site, report_set):
+    k01 = _indicator(report_set["indicators.csv"].read_text(encoding="utf-8"), "K01")
+    text = pdf_text(report_set["project_report.pdf"].read_bytes())
+    assert "BG-Coaching" in text and CYCLE in text
+    assert "K01" in text
+    wb = openpyxl.load_workbook(report_set["project_report.xlsx"], read_only=True)
+    cells = [str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row if v is not None]
+    wb.close()
+    assert "K01" in cells and k01 in cells or float(k01) in [_num(c) for c in cells]
+    wb = openpyxl.load_workbook(report_set["esf_submission.xlsx"], read_only=True)
+    assert wb.sheetnames and any(ws.max_row > 1 for ws in wb.worksheets)
+    wb.close()
+    with zipfile.ZipFile(report_set["zip"]) as zf:
+        names = {Path(n).name for n in zf.namelist()}
+    assert {"project_report.pdf", "esf_submission.xlsx", "indicators.csv"} <= names
+
+
+def _indicator(csv_text: str, ind: str) -> str:
+    """The overall value of one indicator in indicators.csv (indicators.md: id, dimension, category, …, value)."""
+    import csv
+
+    for row in csv.DictReader(io.StringIO(csv_text)):
+        if row["indicator_id"] == ind and row["dimension"] == "total":
+            return row["value"]
+    raise AssertionError(f"{ind} not in indicators.csv")
+
+
+def _num(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def test_no_session_is_sent_to_the_login_page(site, browser):
+    p = new_page(browser)
+    try:
+        for path in ("/", "/pruefung", "/berichte", "/pruefung/validation_report.xlsx"):
+            resp = p.goto(site.base + path)
+            assert urlsplit(p.url).path == "/login", (path, p.url)
+            assert resp.ok and p.get_by_role("heading", level=1).inner_text().startswith("Anmeld"), path
+            assert p.get_by_role("navigation", name="Hauptnavigation").count() == 0
+        shot(p, "login")
+        assert axe_serious(p) == []
+    finally:
+        p.context.close()
+
+
+def test_the_one_time_link_does_not_log_in_twice(site, browser, page):
+    p = new_page(browser)  # `page` has used the link already
+    try:
+        resp = p.goto(site.server.link)
+        assert resp.status == 403
+        assert "ungültig oder wurde schon benutzt" in p.locator("main").inner_text()
+        p.goto(site.base + "/")
+        assert urlsplit(p.url).path == "/login"
+        assert not [c for c in p.context.cookies() if c["httpOnly"] is False]
+    finally:
+        p.context.close()
+
+
+def test_every_page_screenshot_and_accessibility(site, page, ingested, report_set):
+    problems = {}
+    for name, path in PAGES.items():
+        resp = page.goto(site.base + path)
+        assert resp.status == 200, (path, resp.status)
+        page.wait_for_load_state("networkidle")
+        site.visited[page.url] = page.content()
+        shot(page, name)
+        problems[path] = axe_serious(page)
+    assert {k: v for k, v in problems.items() if v} == {}
+
+
+def test_no_personal_data_on_any_page_or_download(site, page, ingested, report_set):
+    """Every page reachable by a link (and the Data Docs), every download, the server log and the job store."""
+    allowed = allowed_words()
+    seen, queue, texts = set(), ["/", *PAGES.values()], []
+    while queue and len(seen) < 400:
+        path = queue.pop(0)
+        if path in seen:
+            continue
+        seen.add(path)
+        resp = page.request.get(site.base + path)
+        assert resp.status < 500, (path, resp.status)
+        kind = resp.headers.get("content-type", "")
+        if "text/html" in kind:
+            html = resp.text()
+            texts.append((path, html))
+            for href in re.findall(r'(?:href|src|hx-get)="([^"#]+)', html):
+                target = urlsplit(urljoin(site.base + path, href.replace("&amp;", "&")))
+                if target.netloc == urlsplit(site.base).netloc and target.path not in ("/logout",):
+                    queue.append(target.path + (f"?{target.query}" if target.query else ""))
+        else:
+            name = urlsplit(path).path.rsplit("/", 1)[-1]
+            texts += file_texts(f"{path}:{name}", resp.body())
+    texts += list(site.visited.items())  # the pages as the browser rendered them (htmx fragments loaded)
+    for path in report_set.values():
+        texts += file_texts(f"download {path.name}", path.read_bytes())
+    texts.append(("serve.log", site.server.log_text()))
+    con = sqlite3.connect(site.jobs_store)
+    texts.append(("jobs store", "\n".join(con.iterdump())))
+    con.close()
+    assert any("/pruefung/data-docs/" in p for p in seen), "the Data Docs were not reached"
+    assert any(p.endswith(".svg") for p in seen), "no chart was fetched"
+    found = {name: leaks(text, site.personal, allowed) for name, text in texts}
+    assert {k: v for k, v in found.items() if v} == {}
+    assert len(texts) > 20
+
+
+def test_the_scan_finds_what_it_looks_for(site):
+    """Negative control: one real name, BG number and birth date of the input in a page, a zip and a pdf."""
+    name = sorted(n for n in site.personal["name"] if len(n) > 4)[0]
+    bg = sorted(site.personal["bg_number"])[0]
+    birth = sorted(d for d in site.personal["birth_date"] if re.match(r"\d{4}-", d))[0]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("a/indicators.csv", f"x;{bg}\n")
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = birth
+    xbuf = io.BytesIO()
+    wb.save(xbuf)
+    texts = file_texts("set.zip", buf.getvalue()) + file_texts("b.xlsx", xbuf.getvalue())
+    texts.append(("page", f"<td>{name}</td>"))
+    found = sorted(v for _, t in texts for v in leaks(t, site.personal, set()))
+    assert name in found and bg in found and birth in found
