@@ -63,10 +63,11 @@ def _split_host(value: str) -> tuple[str, str]:
 class Guard:
     """Host check, cross-site check, session check and security headers (pure ASGI, no body buffering)."""
 
-    def __init__(self, app, hosts: tuple[str, ...], port: int | None):
+    def __init__(self, app, hosts: tuple[str, ...], port: int | None, upload_limit: int):
         self.app = app
         self.hosts = hosts
         self.port = port
+        self.upload_limit = upload_limit  # the route's own limit stays as the backstop for chunked bodies
 
     def _host_ok(self, headers: Headers) -> bool:
         host, port = _split_host(headers.get("host", ""))
@@ -109,6 +110,13 @@ class Guard:
             return
         if not self._same_origin(scope["method"], headers):
             await _plain(403, "Abgelehnt: Anfrage von einer fremden Seite.")(scope, receive, send_secured)
+            return
+        length = headers.get("content-length", "")
+        if scope["method"] == "POST" and path == "/lieferung" and length.isdigit() and int(length) > self.upload_limit:
+            from starlette.requests import Request
+
+            message = f"Die Sendung ist zu groß (höchstens {self.upload_limit // (1 << 20)} MB je Lieferung). Nichts wurde gespeichert."
+            await error_page(Request(scope, receive), 413, message)(scope, receive, send_secured)
             return
         await self.app(scope, receive, send_secured)
 
@@ -211,7 +219,7 @@ def create_app(
         debug=False,
         routes=[*routes.routes(cfg), Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")],
         middleware=[
-            Middleware(Guard, hosts=hosts, port=port),
+            Middleware(Guard, hosts=hosts, port=port, upload_limit=routes.upload_limit(cfg)),
             Middleware(SessionMiddleware, secret_key=secrets.token_urlsafe(32), session_cookie="esf_session",
                        max_age=12 * 3600, same_site="strict"),  # fmt: skip
             Middleware(RequireSession),

@@ -68,8 +68,12 @@ async def logout(request: Request):
     return RedirectResponse("/login", status_code=303)
 
 
+def upload_limit(cfg: Config) -> int:
+    """Bytes of one upload request: the files plus the form's own overhead."""
+    return cfg.web.max_upload_mb * 1024 * 1024 + 64 * 1024
+
+
 def routes(cfg: Config) -> list[Route]:
-    upload_limit = cfg.web.max_upload_mb * 1024 * 1024 + 64 * 1024  # the files plus the form's own overhead
     return [
         Route("/login", login, methods=["GET"]),
         Route("/login", login_post, methods=["POST"], max_body_size=16 * 1024),
@@ -79,7 +83,7 @@ def routes(cfg: Config) -> list[Route]:
         Route("/auftraege", pages.jobs_page),
         Route("/auftraege/{job_id}/status", pages.job_status),
         Route("/lieferung", pages_delivery.delivery),
-        Route("/lieferung", pages_delivery.upload, methods=["POST"], max_body_size=upload_limit),
+        Route("/lieferung", pages_delivery.upload, methods=["POST"], max_body_size=upload_limit(cfg)),
         Route("/lieferung/eingang", pages_delivery.ingest_inbox, methods=["POST"], max_body_size=16 * 1024),
         Route("/pruefung", pages_checks.checks),
         Route("/pruefung/regel/{rule_id}", pages_checks.rule_page),

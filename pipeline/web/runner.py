@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 from pipeline import jobs
 from pipeline.config import Config
@@ -50,11 +51,19 @@ class Runner:
 
     # --- starting jobs ------------------------------------------------------------------------------
 
-    def _claim(self) -> None:
-        with self._lock:
-            if self._busy or not jobs.lock_is_free(self.cfg):
+    def _claim(self, wait: float = 5.0) -> None:
+        """Reserve the single job slot; a job that is just finishing (its row done, its process ending) is
+        waited for up to ``wait`` seconds; otherwise Busy names the running job."""
+        deadline = time.monotonic() + wait
+        while True:
+            with self._lock:
+                if not self._busy and jobs.lock_is_free(self.cfg):
+                    self._busy = True
+                    return
+            running = jobs.running(self.cfg)
+            if (running is not None and running.outcome == "running") or time.monotonic() > deadline:
                 raise Busy(jobs.busy_message(self.cfg))
-            self._busy = True
+            time.sleep(0.1)
 
     def _release(self) -> None:
         with self._lock:
