@@ -10,13 +10,15 @@ and birth dates.
 
 from __future__ import annotations
 
+import collections
 import io
 import re
 import sqlite3
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import openpyxl
 import pytest
@@ -203,7 +205,58 @@ def _total(page) -> int:
 
 
 @pytest.fixture(scope="module")
-def report_set(site, page, ingested):
+def revalidated(site, page, ingested):
+    """One click on „Prüfung erneut ausführen“: the next delivery (none: nothing new) is read, then the
+    validation workbook and the Data Docs are written; the page offers both."""
+    page.goto(site.base + "/pruefung")
+    page.get_by_role("button", name="Prüfung erneut ausführen").click()
+    page.wait_for_url(re.compile(r"/pruefung\?auftrag="))
+    assert wait_job_done(page) in ("ok", "warning")
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while not page.locator("#data-docs-link").count():  # the validation job follows the ingest job
+        assert time.monotonic() < deadline, "no Data Docs after re-validation"
+        page.wait_for_timeout(500)
+        page.goto(site.base + "/pruefung")
+    page.locator("#download-validation-report").wait_for()
+
+
+def test_revalidation_offers_the_workbook_and_the_data_docs(site, page, revalidated):
+    page.goto(site.base + "/pruefung")
+    with page.expect_download() as dl:
+        page.locator("#download-validation-report").click()
+    path = site.base_dir / "downloads" / "validation_report.xlsx"
+    dl.value.save_as(path)
+    wb = openpyxl.load_workbook(path, read_only=True)
+    rows = sum(max(ws.max_row - 1, 0) for ws in wb.worksheets)
+    wb.close()
+    assert rows >= _total(page)  # one row per problem (plus a summary sheet)
+    with page.context.expect_page() as popup:
+        page.locator("#data-docs-link").click()
+    docs = popup.value
+    docs.wait_for_load_state()
+    assert docs.title() and "/pruefung/data-docs/" in docs.url
+    shot(docs, "data-docs")
+    docs.close()
+
+
+@pytest.mark.xfail(strict=True, reason="app bug: the Data Docs' sandboxed CSP gives them an opaque origin, so "
+                   "the SameSite=Strict session cookie is not sent with their CSS/JS requests (303 to /login, "
+                   "blocked by ORB/CORS): the Data Docs show unstyled")
+def test_the_data_docs_load_their_styles_and_scripts(site, browser, page, revalidated):
+    p = page.context.new_page()
+    failed: list[str] = []
+    p.on("requestfailed", lambda r: failed.append(f"{r.url} {r.failure}"))
+    p.on("console", lambda m: failed.append(m.text) if m.type == "error" else None)
+    try:
+        p.goto(site.base + "/pruefung/data-docs/index.html")
+        p.wait_for_load_state("networkidle")
+        assert failed == []
+    finally:
+        p.close()
+
+
+@pytest.fixture(scope="module")
+def report_set(site, page, revalidated):
     """The Fördergeber report set of the cycle, built through the Berichte page; its downloads."""
     page.goto(site.base + "/berichte")
     page.get_by_label("Projektzyklus").select_option(CYCLE)
@@ -290,7 +343,20 @@ def test_the_one_time_link_does_not_log_in_twice(site, browser, page):
         p.context.close()
 
 
-def test_every_page_screenshot_and_accessibility(site, page, ingested, report_set):
+def test_every_page_screenshot_and_accessibility(site, page, report_set):
+    """Every page: 200, no console error (a CSP violation is one), no failed request, no serious or critical
+    axe-core violation; a full-page screenshot of each."""
+    errors: list[str] = []
+
+    def on_console(msg):
+        if msg.type == "error":
+            errors.append(f"{page.url}: {msg.text}")
+
+    def on_failed(req):
+        errors.append(f"{page.url}: {req.url} {req.failure}")
+
+    page.on("console", on_console)
+    page.on("requestfailed", on_failed)
     problems = {}
     for name, path in PAGES.items():
         resp = page.goto(site.base + path)
@@ -299,16 +365,19 @@ def test_every_page_screenshot_and_accessibility(site, page, ingested, report_se
         site.visited[page.url] = page.content()
         shot(page, name)
         problems[path] = axe_serious(page)
+    page.remove_listener("console", on_console)
+    page.remove_listener("requestfailed", on_failed)
     assert {k: v for k, v in problems.items() if v} == {}
+    assert errors == []
 
 
-def test_no_personal_data_on_any_page_or_download(site, page, ingested, report_set):
+def test_no_personal_data_on_any_page_or_download(site, page, report_set):
     """Every page reachable by a link (and the Data Docs), every download, the server log and the job store."""
     allowed = allowed_words()
-    seen, queue, texts = set(), ["/", *PAGES.values()], []
+    seen, queue, texts, charts = set(), ["/", *PAGES.values()], [], set()
     while queue and len(seen) < 400:
         path = queue.pop(0)
-        if path in seen:
+        if path in seen or _another_chart_of_a_kind(path, charts):
             continue
         seen.add(path)
         resp = page.request.get(site.base + path)
@@ -319,7 +388,7 @@ def test_no_personal_data_on_any_page_or_download(site, page, ingested, report_s
             texts.append((path, html))
             for href in re.findall(r'(?:href|src|hx-get)="([^"#]+)', html):
                 target = urlsplit(urljoin(site.base + path, href.replace("&amp;", "&")))
-                if target.netloc == urlsplit(site.base).netloc and target.path not in ("/logout",):
+                if target.netloc == urlsplit(site.base).netloc and target.path != "/logout" and not _asset(target.path):
                     queue.append(target.path + (f"?{target.query}" if target.query else ""))
         else:
             name = urlsplit(path).path.rsplit("/", 1)[-1]
@@ -336,6 +405,26 @@ def test_no_personal_data_on_any_page_or_download(site, page, ingested, report_s
     found = {name: leaks(text, site.personal, allowed) for name, text in texts}
     assert {k: v for k, v in found.items() if v} == {}
     assert len(texts) > 20
+    kinds = collections.Counter(re.sub(r"[?/].*", "", p.lstrip("/")) or "/" for p in seen)
+    print(f"scanned {len(seen)} URLs ({dict(kinds)}), {len(texts)} texts")
+
+
+def _another_chart_of_a_kind(path: str, charts: set) -> bool:
+    """One breakdown chart per dimension is enough (each is a matplotlib render, ~0.5 s): they plot category
+    labels of the label lists and counts, drawn by the same code."""
+    if not path.startswith("/kennzahlen/diagramm/"):
+        return False
+    kind = parse_qs(urlsplit(path).query).get("dimension", [""])[0]
+    if kind in charts:
+        return True
+    charts.add(kind)
+    return False
+
+
+def _asset(path: str) -> bool:
+    """Vendored code and styles (htmx, CSS, the Data Docs' libraries): no data in them, not worth a request."""
+    return path.startswith("/static/") or (path.startswith("/pruefung/data-docs/") and path.endswith(
+        (".js", ".css", ".woff", ".woff2", ".ttf", ".map", ".ico", ".png")))
 
 
 def test_the_scan_finds_what_it_looks_for(site):
