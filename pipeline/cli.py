@@ -455,7 +455,9 @@ def serve_cmd(
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: einen freien wählen)")] = 8765,
     host: Annotated[str, typer.Option("--host", help="Adresse; nicht-lokal nur mit Passwort")] = "127.0.0.1",
     no_browser: Annotated[bool, typer.Option("--no-browser", help="Browser nicht öffnen")] = False,
-    set_password: Annotated[bool, typer.Option("--set-password", help="Passwort festlegen (als Hash) und enden")] = False,
+    set_password: Annotated[
+        bool, typer.Option("--set-password", help="Passwort festlegen (als Hash) und enden")
+    ] = False,
     db: DbOpt = None,
 ) -> None:
     """Lokale Webseite starten: Lieferung, Prüfergebnis, Berichte, Kennzahlen (Anmeldelink wird ausgegeben)."""

@@ -1,7 +1,7 @@
 """Read one export file: recognise it, decode it, and hand DuckDB a clean UTF-8 CSV.
 
 DuckDB's CSV reader knows no Windows-1252 and its Excel reader needs an extension we cannot
-download, so decoding (streaming) and XLSX reading (openpyxl read-only) happen here. The result
+download, so decoding (streaming) happens here and XLSX reading (python-calamine) in read_xlsx. The result
 is always a UTF-8 CSV with a known separator and one record per data row, plus the header list.
 """
 
@@ -11,7 +11,6 @@ import codecs
 import csv
 import datetime as dt
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,8 +19,6 @@ from pipeline import model
 FILE_NAME = re.compile(r"^(?P<prefix>[a-z]+)_(?P<date>\d{8})\.(?P<ext>csv|xlsx)$", re.IGNORECASE)
 CHUNK = 1 << 22
 MAX_COLUMNS = 1000
-MAX_XLSX_UNCOMPRESSED = 2 << 30  # 2 GiB: beyond that an .xlsx is treated as a zip bomb
-MAX_XLSX_RATIO = 200
 # cp1252 leaves these bytes undefined: a file containing them is not Windows-1252 either
 CP1252_UNDEFINED = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
 CP1252_UNDEFINED_BYTES = bytes(sorted(CP1252_UNDEFINED))
@@ -180,73 +177,11 @@ def normalise_records(decoded: DecodedFile, workdir: Path) -> DecodedFile:
     return DecodedFile(out, decoded.encoding, ";", decoded.headers, malformed)
 
 
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, bool):
-        return "ja" if value else "nein"
-    return str(value)
+def decode_xlsx(path: Path, workdir: Path, sheet: str | None = None) -> DecodedFile:
+    """``sheet`` (default: the first worksheet), header in row 1, as a UTF-8 CSV (see read_xlsx)."""
+    from pipeline import read_xlsx
 
-
-def _guard_zip(path: Path) -> None:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError):
-        raise FileProblem("F01", "Excel-Datei ist beschädigt oder keine .xlsx-Datei") from None
-    total = sum(i.file_size for i in infos)
-    packed = max(1, sum(i.compress_size for i in infos))
-    if total > MAX_XLSX_UNCOMPRESSED or total / packed > MAX_XLSX_RATIO and total > (64 << 20):
-        raise FileProblem("F08", "Excel-Datei entpackt sich auf eine unplausible Größe (Zip-Bombe?)")
-
-
-def decode_xlsx(path: Path, workdir: Path) -> DecodedFile:
-    """First worksheet, header in row 1, written as a UTF-8 CSV (dates as ISO text)."""
-    import openpyxl  # defusedxml, when installed, guards openpyxl's XML parsing
-
-    _guard_zip(path)
-    out = workdir / (path.stem + ".xlsx.csv")
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many types for broken files
-        raise FileProblem("F01", "Excel-Datei ist beschädigt und kann nicht gelesen werden") from None
-    try:
-        ws = wb.worksheets[0]
-        rows = ws.iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None or all(v is None for v in header):
-            raise FileProblem("F03", "Keine Kopfzeile im ersten Tabellenblatt")
-        headers = [_cell_text(v).strip() for v in header]
-        while headers and headers[-1] == "":
-            headers.pop()
-        width = len(headers)
-        if width > MAX_COLUMNS:
-            raise FileProblem("F08", f"Zu viele Spalten ({width})")
-        n = 0
-        with out.open("w", encoding="utf-8", newline="") as dst:
-            writer = csv.writer(dst, delimiter=";", quotechar='"', lineterminator="\n")
-            writer.writerow(headers)
-            for row in rows:
-                cells = [_cell_text(v) for v in row[:width]]
-                if not any(cells):
-                    continue
-                writer.writerow(cells + [""] * (width - len(cells)))
-                n += 1
-        if n == 0:
-            raise FileProblem("F03", "Tabellenblatt enthält nur die Kopfzeile, keine Datenzeilen")
-    except FileProblem:
-        raise
-    except Exception:
-        raise FileProblem("F01", "Excel-Datei ist beschädigt und kann nicht vollständig gelesen werden") from None
-    finally:
-        wb.close()
-    return DecodedFile(out, "xlsx", ";", headers)
+    return read_xlsx.decode_xlsx(path, workdir, sheet)
 
 
 def decode(export: ExportFile, workdir: Path) -> DecodedFile:

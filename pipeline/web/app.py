@@ -115,7 +115,8 @@ class Guard:
         if scope["method"] == "POST" and path == "/lieferung" and length.isdigit() and int(length) > self.upload_limit:
             from starlette.requests import Request
 
-            message = f"Die Sendung ist zu groß (höchstens {self.upload_limit // (1 << 20)} MB je Lieferung). Nichts wurde gespeichert."
+            mb = self.upload_limit // (1 << 20)
+            message = f"Die Sendung ist zu groß (höchstens {mb} MB je Lieferung). Nichts wurde gespeichert."
             await error_page(Request(scope, receive), 413, message)(scope, receive, send_secured)
             return
         await self.app(scope, receive, send_secured)

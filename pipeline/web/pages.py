@@ -91,7 +91,8 @@ async def jobs_page(request: Request):
     cfg = common.cfg_of(request)
     history = await run_in_threadpool(jobs.history, cfg, 100)
     return common.render(
-        request, "jobs.html", "auftraege", title="Aufträge", jobs=history, pull=await run_in_threadpool(_pull_status, cfg)
+        request, "jobs.html", "auftraege", title="Aufträge", jobs=history,
+        pull=await run_in_threadpool(_pull_status, cfg),
     )
 
 
@@ -130,9 +131,12 @@ async def job_status(request: Request):
     beat, stuck = heartbeat_text(job)
     report_set = None
     if done and job.kind == "report" and job.summary.get("folder"):
-        from pipeline.web.pages_reports import set_id_for
+        from pipeline.web.pages_reports import FILE_LABELS, report_sets, set_id_for
 
-        report_set = set_id_for(cfg, job.summary["folder"])
+        sid = set_id_for(cfg, job.summary["folder"])
+        found = [s for s in await run_in_threadpool(report_sets, cfg) if s.id == sid]
+        if found:
+            report_set = {"id": sid, "files": [(f, FILE_LABELS.get(f.rsplit("/", 1)[-1], f)) for f in found[0].files]}
     return common.render(
         request, "_job_status.html", "auftraege", status=286 if done else 200, job=job, done=done, files=files,
         beat=beat, stuck=stuck, report_set=report_set,
@@ -186,7 +190,8 @@ async def indicators_page(request: Request):
                                                                               sort=False):  # fmt: skip
                 unit = by_id[ind_id].unit
                 breakdowns.setdefault(ind_id, []).append(
-                    (dim, [(c, common.fmt_value(v, unit)) for c, v in zip(part["category"], part["value"], strict=True)])
+                    (dim, [(c, common.fmt_value(v, unit))
+                           for c, v in zip(part["category"], part["value"], strict=True)])
                 )
     return common.render(
         request, "indicators.html", "kennzahlen", title="Kennzahlen", period=period, as_of=as_of,

@@ -51,11 +51,8 @@ def _job_id(text: str | None) -> str | None:
 
 def _filter(problems: list[summary.Problem], q) -> tuple[list, dict]:
     chosen = {k: q.get(k, "") for k in ("tabelle", "regel", "schwere", "datei")}
-    out = [
-        p for p in problems
-        if (not chosen["tabelle"] or p.table == chosen["tabelle"]) and (not chosen["regel"] or p.rule_id == chosen["regel"])
-        and (not chosen["schwere"] or p.severity == chosen["schwere"]) and (not chosen["datei"] or p.file_name == chosen["datei"])
-    ]  # fmt: skip
+    fields = {"tabelle": "table", "regel": "rule_id", "schwere": "severity", "datei": "file_name"}
+    out = [p for p in problems if all(not chosen[k] or getattr(p, a) == chosen[k] for k, a in fields.items())]
     return out, chosen
 
 
@@ -78,7 +75,8 @@ async def checks(request: Request):
     query = "&".join(f"{k}={v}" for k, v in chosen.items() if v)
     folder = await run_in_threadpool(validation_folder, cfg)
     return common.render(
-        request, "checks.html", "pruefung", title="Prüfergebnis", problems=shown[(page - 1) * PER_PAGE: page * PER_PAGE],
+        request, "checks.html", "pruefung", title="Prüfergebnis",
+        problems=shown[(page - 1) * PER_PAGE: page * PER_PAGE],
         total=len(shown), all_total=len(problems), page_no=page, pages=pages, facets=facets, chosen=chosen, query=query,
         counts=counts, severity_labels=summary.SEVERITY_DE, has_report=folder is not None,
         has_docs=folder is not None and (folder / "data_docs" / "index.html").is_file(),

@@ -21,7 +21,8 @@ async def delivery(request: Request, **ctx):
     job_id = ctx.pop("job_id", None) or request.query_params.get("auftrag")
     job = await run_in_threadpool(jobs.get, cfg, job_id) if job_id else None
     return common.render(
-        request, "delivery.html", "lieferung", title="Lieferung", job=job, inbox=await run_in_threadpool(_inbox_listing, cfg),
+        request, "delivery.html", "lieferung", title="Lieferung", job=job,
+        inbox=await run_in_threadpool(_inbox_listing, cfg),
         busy=request.app.state.runner.busy(), limits=cfg.web, **ctx,
     )  # fmt: skip
 
@@ -92,7 +93,6 @@ def _printable(name: str) -> str:
 
 async def ingest_inbox(request: Request):
     """Read what is in the inbox already (files copied there by hand)."""
-    cfg = common.cfg_of(request)
     try:
         job_id = request.app.state.runner.ingest()
     except Busy as exc:

@@ -37,7 +37,8 @@ async def erasure_ask(request: Request):
     if not PERSON_ID.fullmatch(person_id):
         return await privacy(request, 400, erasure_error="Bitte eine Person-ID angeben (z. B. P00000012).")
     if not await run_in_threadpool(summary.person_known, cfg, person_id):
-        return await privacy(request, 404, erasure_error=f"Person-ID {person_id} ist nicht in der Datenbank; nichts erfasst.")
+        message = f"Person-ID {person_id} ist nicht in der Datenbank; nichts erfasst."
+        return await privacy(request, 404, erasure_error=message)
     return common.render(request, "erasure_confirm.html", "datenschutz", title="Löschersuchen bestätigen",
                          person_id=person_id, note=note)  # fmt: skip
 

@@ -173,7 +173,8 @@ async def download_zip(request: Request):
     data = await run_in_threadpool(_zip, s)
     common.log(request, "download", f"Berichtssatz {s.id} (zip)")
     name = f"berichte_{s.period}_{s.audience}.zip".replace("..", "_bis_")
-    return Response(data, media_type="application/zip", headers={"content-disposition": f'attachment; filename="{name}"'})
+    disposition = {"content-disposition": f'attachment; filename="{name}"'}
+    return Response(data, media_type="application/zip", headers=disposition)
 
 
 def fmt_iso(text: str | None) -> str:

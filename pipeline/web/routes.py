@@ -57,7 +57,8 @@ async def login_post(request: Request):
     common.audit.record(common.cfg_of(request), "web/-", "login_failed", "Passwort falsch")
     return common.render(
         request, "login.html", "login", status=403, next=nxt, password_enabled=bool(state.password_hash),
-        error="Anmeldung fehlgeschlagen." if state.password_hash else "Die Anmeldung mit Passwort ist nicht eingerichtet.",
+        error="Anmeldung fehlgeschlagen." if state.password_hash
+        else "Die Anmeldung mit Passwort ist nicht eingerichtet.",
     )  # fmt: skip
 
 

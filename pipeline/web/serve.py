@@ -63,6 +63,7 @@ def serve(cfg: Config, host: str = "127.0.0.1", port: int = DEFAULT_PORT, open_b
             f"--host {host}: nur mit Passwort erlaubt. Erst 'esf-pipeline serve --set-password' ausführen "
             "(die Seite zeigt Daten über Haushalte im Leistungsbezug)."
         )
+    own_db = cfg.database
     cfg, demo = choose_config(cfg)
     sock = bind(host, port)
     port = sock.getsockname()[1]
@@ -71,7 +72,7 @@ def serve(cfg: Config, host: str = "127.0.0.1", port: int = DEFAULT_PORT, open_b
     base = f"http://{'127.0.0.1' if shown in ('0.0.0.0', '[::]') else shown}:{port}"
     login = f"{base}/login?token={token}"
     if demo:
-        say(f"Keine Datenbank unter {cfg.paths.database}: die Seite zeigt die Demo-Daten ({cfg.database}).")
+        say(f"Keine Datenbank unter {own_db}: die Seite zeigt die Demo-Daten ({cfg.database}).")
     say(f"ESF-Pipeline: {base}/  (Beenden mit Strg+C)")
     say(f"Anmeldelink (gilt einmal): {login}")
     sys.stdout.flush()

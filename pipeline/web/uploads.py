@@ -20,7 +20,9 @@ from pipeline.read import FILE_NAME
 CHUNK = 1 << 20
 STAGING = ".upload"
 XLSX_MAGIC = b"PK\x03\x04"
-FOREIGN_MAGIC = {b"%PDF": "PDF", b"\x89PNG": "PNG-Bild", b"\xff\xd8\xff": "JPEG-Bild", b"\xd0\xcf\x11\xe0": "altes Excel (.xls)"}
+FOREIGN_MAGIC = {
+    b"%PDF": "PDF", b"\x89PNG": "PNG-Bild", b"\xff\xd8\xff": "JPEG-Bild", b"\xd0\xcf\x11\xe0": "altes Excel (.xls)",
+}  # fmt: skip
 
 
 @dataclass
