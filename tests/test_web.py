@@ -132,6 +132,7 @@ def test_pages_render_with_security_headers_and_no_personal_data(cfg):
     assert "Datenstand" in text and 'id="snapshots-table"' in text and "haushalte_20200131.csv" in text
     problems = c.get("/pruefung?schwere=row_error").text
     assert "R03" in problems and "P004" in problems  # the impossible birth date, by record id, without the date
+    assert "gültiger Kalendertag" in c.get("/pruefung/regel/R03").text  # its guidance from rules.toml
     assert c.get("/pruefung?tabelle=persons&seite=99").status_code == 200
     assert "Kennzahlen mit Definition" in c.get("/kennzahlen?zyklus=2019").text
     assert c.get("/kennzahlen/diagramm/K01.svg?zyklus=2019").headers["content-type"].startswith("image/svg")

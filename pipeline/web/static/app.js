@@ -38,4 +38,8 @@
     bar.value = pct;
     bar.textContent = pct + " %";
   });
+  document.addEventListener("htmx:afterRequest", function () {
+    var bar = document.getElementById("upload-progress");
+    if (bar) { bar.hidden = true; }
+  });
 })();
