@@ -252,6 +252,7 @@ def run(workdir: Path, samples: int, rounds: int) -> dict:
         "builds_s": {k: [round(x, 3) for x in v] for k, v in builds.items()},
         "median_s": med,
         "ratio_page_vs_import": round(med["page"] / med["import"], 2),
+        "ratio_page_vs_import_rounds": [round(p / i, 2) for p, i in zip(builds["page"], builds["import"], strict=True)],
         "ratio_cli_vs_import": round(med["cli"] / med["import"], 2),
         "ratio_page_vs_cli": round(med["page"] / med["cli"], 2),
         "target_met": med["page"] <= 3 * med["import"],
@@ -302,7 +303,8 @@ def markdown(r: dict, note: str) -> str:
         "",
         f"Verhältnisse: Seite ÷ Import = **{r['ratio_page_vs_import']:.2f}** (Ziel ≤ 3: "
         f"{'erfüllt' if r['target_met'] else 'nicht erfüllt'}), kalte CLI ÷ Import = {r['ratio_cli_vs_import']:.2f}, "
-        f"Seite ÷ kalte CLI = {r['ratio_page_vs_cli']:.2f}.",
+        f"Seite ÷ kalte CLI = {r['ratio_page_vs_cli']:.2f}. Seite ÷ Import je Runde (gleiche Last): "
+        f"{', '.join(f'{x:.2f}' for x in r['ratio_page_vs_import_rounds'])}.",
         END,
     ]
     return "\n".join(lines) + "\n"
