@@ -40,6 +40,12 @@ def save(page, name: str, out: Path, personal: dict, allowed: set, full: bool = 
     return path
 
 
+def to_top(page, selector: str, margin: int = 16) -> None:
+    """Scroll so that ``selector`` starts ``margin`` pixels below the top of the window."""
+    page.evaluate("([s, m]) => window.scrollTo(0, document.querySelector(s).getBoundingClientRect().top"
+                  " + window.scrollY - m)", [selector, margin])
+
+
 def wait_done(page) -> None:
     page.locator("#job-status[data-outcome]:not([hx-trigger])").wait_for(timeout=TIMEOUT_MS)
 
@@ -76,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             page.get_by_label("Exportdateien auswählen").set_input_files([str(p) for p in gen.files])
             page.get_by_role("button", name="Hochladen und einlesen").click()
             wait_done(page)
-            page.locator("#h-einlesen").scroll_into_view_if_needed()
+            to_top(page, "#h-einlesen")
             save(page, "lieferung", out, personal, allowed)
             # Berichte: the Fördergeber set of the newest cycle
             page.goto(server.base + "/berichte")
@@ -85,12 +91,15 @@ def main(argv: list[str] | None = None) -> int:
             page.get_by_role("button", name="Berichte erstellen").click()
             wait_done(page)
             page.goto(server.base + "/berichte")
-            page.locator("#h-saetze").scroll_into_view_if_needed()
+            to_top(page, "#h-saetze", 130)
             save(page, "berichte", out, personal, allowed)
-            for name, path in (("uebersicht", "/"), ("pruefung", "/pruefung?schwere=row_error"),
-                               ("kennzahlen", f"/kennzahlen?zyklus={cycle}")):
+            for name, path, top in (("uebersicht", "/", None),
+                                    ("pruefung", "/pruefung?schwere=row_error", ("#problem-filters", 16)),
+                                    ("kennzahlen", f"/kennzahlen?zyklus={cycle}", ("#indicators-table", 70))):
                 page.goto(server.base + path)
                 page.wait_for_load_state("networkidle")
+                if top:
+                    to_top(page, *top)
                 save(page, name, out, personal, allowed)
             browser.close()
     finally:
