@@ -260,3 +260,24 @@ def test_serve_refuses_a_public_address_without_password(cfg):
     with pytest.raises(ConfigError, match="nur mit Passwort"):
         serve.serve(cfg, host="0.0.0.0", port=0, open_browser=False)
     assert serve.is_loopback("127.0.0.1") and serve.is_loopback("::1") and not serve.is_loopback("192.168.1.5")
+
+
+def test_revalidation_writes_the_report_and_data_docs(cfg):
+    c = client(cfg)
+    r = c.post("/pruefung/neu", headers=SAME)
+    assert r.status_code == 303 and r.headers["location"].startswith("/pruefung?auftrag=")
+    job_id = r.headers["location"].split("auftrag=")[1]
+    assert f"/auftraege/{job_id}/status" in c.get(r.headers["location"]).text
+    deadline = time.monotonic() + 300
+    while True:  # the ingest job, then the validation job it starts
+        jobs_page = c.get("/auftraege").text
+        if "Prüfung" in jobs_page and not re.search(r'class="badge (running|queued)"', jobs_page):
+            break
+        assert time.monotonic() < deadline
+        time.sleep(1)
+    xlsx = c.get("/pruefung/validation_report.xlsx")
+    assert xlsx.status_code == 200 and xlsx.content.startswith(b"PK")
+    docs = c.get("/pruefung/data-docs/index.html")
+    assert docs.status_code == 200 and docs.headers["content-security-policy"].startswith("sandbox allow-scripts")
+    assert c.get("/pruefung/data-docs/../../config.toml").status_code == 404
+    assert 'id="data-docs-link"' in c.get("/pruefung").text
