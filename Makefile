@@ -20,7 +20,7 @@ serve: $(STAMP)
 	$(BIN)/esf-pipeline serve --config config.toml
 
 test: $(STAMP)
-	GX_ANALYTICS_ENABLED=False $(BIN)/python -m pytest -n 2 tests
+	GX_ANALYTICS_ENABLED=False $(BIN)/python -m pytest -n 2 --dist loadgroup tests
 	$(BIN)/ruff check pipeline tests benchmarks
 
 lint: $(STAMP)
