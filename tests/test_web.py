@@ -281,3 +281,10 @@ def test_revalidation_writes_the_report_and_data_docs(cfg):
     assert docs.status_code == 200 and docs.headers["content-security-policy"].startswith("sandbox allow-scripts")
     assert c.get("/pruefung/data-docs/../../config.toml").status_code == 404
     assert 'id="data-docs-link"' in c.get("/pruefung").text
+    # without a session: the Data Docs' library assets load (their sandboxed pages send no cookie), pages do not
+    anon = client(cfg, login=False)
+    r = anon.get("/pruefung/data-docs/index.html")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    assert anon.get("/pruefung/data-docs/static/vendor/README.md").status_code in (200, 404)
+    css = [p for p in re.findall(r'href="(static/[^"]+\.css)"', docs.text)]
+    assert css and anon.get("/pruefung/data-docs/" + css[0]).status_code == 200

@@ -242,9 +242,6 @@ def test_revalidation_offers_the_workbook_and_the_data_docs(site, page, revalida
     docs.close()
 
 
-@pytest.mark.xfail(strict=True, reason="app bug: the Data Docs' sandboxed CSP gives them an opaque origin, so "
-                   "the SameSite=Strict session cookie is not sent with their CSS/JS requests (303 to /login, "
-                   "blocked by ORB/CORS): the Data Docs show unstyled")
 def test_the_data_docs_load_their_styles_and_scripts(site, browser, page, revalidated):
     p = page.context.new_page()
     failed: list[str] = []

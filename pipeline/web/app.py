@@ -42,7 +42,9 @@ SECURITY_HEADERS = {
     "referrer-policy": "no-referrer",
     "cross-origin-opener-policy": "same-origin",
 }
-PUBLIC_PATHS = ("/login", "/static/")
+# the Data Docs' vendored styles, scripts and fonts hold no data; their sandboxed pages (opaque origin) send
+# no session cookie for them
+PUBLIC_PATHS = ("/login", "/static/", "/pruefung/data-docs/static/")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 log = logging.getLogger("esf_pipeline.web")
 

@@ -129,6 +129,8 @@ async def data_docs(request: Request):
         raise HTTPException(404)
     response = FileResponse(root / rel)
     response.headers["content-security-policy"] = DOCS_CSP
+    if rel.startswith("static/"):  # library assets only; fonts load with CORS from the sandboxed pages
+        response.headers["access-control-allow-origin"] = "*"
     return response
 
 
