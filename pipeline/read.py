@@ -106,16 +106,21 @@ def detect_encoding(path: Path) -> str:
     return "cp1252"
 
 
-def _first_line(path: Path, encoding: str) -> str:
+def _lines(path: Path, encoding: str, n: int) -> list[str]:
+    out = []
     with path.open("r", encoding=encoding, newline="") as fh:
-        return fh.readline(1 << 20)
+        while len(out) < n and (line := fh.readline(1 << 20)):
+            out.append(line)
+    return out
 
 
-def _has_data_row(path: Path, encoding: str) -> bool:
+def _has_data_row(path: Path, encoding: str, skip: int, sep: str) -> bool:
+    """A line after the header holding more than separators and white space (``;;;;`` is a blank line)."""
     with path.open("r", encoding=encoding, newline="") as fh:
-        fh.readline(1 << 20)
+        for _ in range(skip + 1):
+            fh.readline(1 << 20)
         while line := fh.readline(1 << 20):
-            if line.strip():
+            if line.strip().replace(sep, "").strip():
                 return True
     return False
 
@@ -131,28 +136,52 @@ def _parse_header(line: str, sep: str) -> list[str]:
     return [h.strip().lstrip("\ufeff") for h in row]
 
 
-def decode_csv(path: Path, workdir: Path) -> DecodedFile:
+def _transcode(path: Path, encoding: str, out: Path, skip_lines: int) -> None:
+    """Stream ``path`` into a UTF-8 file, without its first ``skip_lines`` lines (Excel's ``sep=`` line)."""
+    try:
+        with path.open("r", encoding=encoding, newline="") as src, out.open("w", encoding="utf-8", newline="") as dst:
+            for _ in range(skip_lines):
+                src.readline()
+            while chunk := src.read(CHUNK):
+                dst.write(chunk)
+    except UnicodeDecodeError:
+        raise FileProblem("F02", "Datei beginnt als UTF-16 (Unicode-Text), enthält aber ungültige Zeichen") from None
+
+
+def decode_csv(
+    path: Path, workdir: Path, table: model.Table | None = None, remap: dict[str, str] | None = None
+) -> DecodedFile:
+    """Decode a text export into a UTF-8 CSV with the header in line 1 (office forms: :mod:`pipeline.forms`)."""
+    from pipeline import forms
+
     if path.stat().st_size == 0:
         raise FileProblem("F03", "Datei ist leer")
-    encoding = detect_encoding(path)
-    first = _first_line(path, encoding)
-    if not first.strip():
+    source, label = path, None
+    if forms.sniff(path, "csv") == "utf-16":  # Excel "Unicode-Text": UTF-16 with BOM, tab-separated
+        source, label = workdir / (path.stem + ".utf16.csv"), "utf-16"
+        _transcode(path, "utf-16", source, 0)
+    encoding = detect_encoding(source)
+    head = _lines(source, encoding, forms.TITLE_SCAN_LINES + 1)
+    hint = forms.sep_hint(head[0]) if head else None
+    skip = 1 if hint else 0
+    head = head[skip:]
+    if table is not None:
+        forms.check_title_lines(head, table, remap, path.name)
+    if not head or not head[0].strip():
         raise FileProblem("F03", "Keine Kopfzeile gefunden")
-    sep = detect_separator(first)
-    headers = _parse_header(first, sep)
+    sep = hint or detect_separator(head[0])
+    headers = _parse_header(head[0], sep)
     if len(headers) > MAX_COLUMNS:
         raise FileProblem("F08", f"Zu viele Spalten ({len(headers)}); erwartet höchstens {MAX_COLUMNS}")
-    if not _has_data_row(path, encoding):
+    if not _has_data_row(source, encoding, skip, sep):
         raise FileProblem(
             "F03", "Datei enthält nur die Kopfzeile, keine Datenzeilen; der bisherige Stand bleibt gültig"
         )
-    if encoding == "cp1252":
+    if encoding == "cp1252" or skip:
         out = workdir / (path.stem + ".utf8.csv")
-        with path.open("r", encoding="cp1252", newline="") as src, out.open("w", encoding="utf-8", newline="") as dst:
-            while chunk := src.read(CHUNK):
-                dst.write(chunk)
-        return DecodedFile(out, encoding, sep, headers)
-    return DecodedFile(path, encoding, sep, headers)
+        _transcode(source, encoding, out, skip)
+        return DecodedFile(out, label or encoding, sep, headers)
+    return DecodedFile(source, label or encoding, sep, headers)
 
 
 def normalise_records(decoded: DecodedFile, workdir: Path) -> DecodedFile:
@@ -174,7 +203,8 @@ def normalise_records(decoded: DecodedFile, workdir: Path) -> DecodedFile:
             if not row:
                 continue
             if len(row) != width:
-                malformed.append(i)
+                if any(f.strip() for f in row):  # a line of separators only is a blank line, not malformed
+                    malformed.append(i)
                 row = (row + [""] * width)[:width]
             writer.writerow(row)
     return DecodedFile(out, decoded.encoding, ";", decoded.headers, malformed)
@@ -249,8 +279,15 @@ def decode_xlsx(path: Path, workdir: Path) -> DecodedFile:
     return DecodedFile(out, "xlsx", ";", headers)
 
 
-def decode(export: ExportFile, workdir: Path) -> DecodedFile:
-    decoded = decode_xlsx(export.path, workdir) if export.file_format == "xlsx" else decode_csv(export.path, workdir)
+def decode(export: ExportFile, workdir: Path, remap: dict[str, str] | None = None) -> DecodedFile:
+    """``remap``: the table's ``[mapping]`` of the config (to find the header row or sheet)."""
+    from pipeline import forms
+
+    if export.file_format == "xlsx":
+        forms.sniff(export.path, "xlsx")
+        decoded = decode_xlsx(export.path, workdir)
+    else:
+        decoded = decode_csv(export.path, workdir, export.table, remap)
     if len(decoded.headers) > MAX_COLUMNS:
         raise FileProblem("F08", f"Zu viele Spalten ({len(decoded.headers)}); erwartet höchstens {MAX_COLUMNS}")
     return decoded
