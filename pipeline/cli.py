@@ -233,6 +233,8 @@ def ingest_cmd(
     result = do_ingest(cfg, quiet, timings)
     from pipeline import manifest
 
+    _print_in_force(cfg, None, quiet)
+
     manifest.write(cfg, cfg.outputs / "ingest", result.run_id, ingest_result=result, timings=timings)
     if result.failed and not result.loaded:
         raise typer.Exit(1)
@@ -335,7 +337,7 @@ def run_pipeline(cfg: Config, period: str, as_of: dt.date | None, quiet: bool) -
         timings["ingest"] = round(time.perf_counter() - t, 3)
         if not quiet:
             _print_ingest(ing)
-        _check_stale(cfg, ing, as_of)
+        _check_stale(cfg, ing, as_of, quiet)
         period_dir = cfg.outputs / resolve_period(cfg, period).slug
         # the database is read-only from here on: the workers may open it
         for audience, w in workers.items():
@@ -362,21 +364,31 @@ def run_pipeline(cfg: Config, period: str, as_of: dt.date | None, quiet: bool) -
     return period_dir
 
 
-def _check_stale(cfg: Config, ing, as_of: dt.date | None) -> None:
-    """Say which tables stay on an older snapshot; stop when households or persons have none at all."""
-    from pipeline import db, model
+def _print_in_force(cfg: Config, as_of: dt.date | None, quiet: bool = False) -> dict:
+    """The snapshot in force of each table and why (stdout); a table kept on an older snapshot because a newer
+    delivery was refused is a warning (stderr, also with --quiet). Returns the snapshots in force."""
+    from pipeline import db, deliveries
 
     con = db.connect(cfg.database, read_only=True)
     try:
-        snaps = db.snapshots_in_force(con, as_of)
+        states = deliveries.table_states(con, as_of)
     finally:
         con.close()
-    for f in ing.failed:
-        if f.table:
-            label = model.tables()[f.table].label
-            kept = snaps.get(f.table)
-            state = f"bisheriger Stand vom {kept:%d.%m.%Y} bleibt gültig" if kept else "keine gültige Lieferung"
-            console.print(f"[yellow]Achtung:[/yellow] {label}: {f.file_name} nicht geladen ({f.message}); {state}.")
+    if not quiet:
+        stdout.print("Gültiger Stand je Tabelle:")
+        for st in states:
+            stdout.print(f"  {st.text}", soft_wrap=True)
+    for st in states:
+        if st.refused:
+            console.print(f"[yellow]Achtung:[/yellow] {st.text}.", soft_wrap=True)
+    return {st.table: st.snapshot_date for st in states if st.snapshot_date}
+
+
+def _check_stale(cfg: Config, ing, as_of: dt.date | None, quiet: bool = False) -> None:
+    """Say which snapshot of each table is in force and why; stop when households or persons have none."""
+    from pipeline import model
+
+    snaps = _print_in_force(cfg, as_of, quiet)
     missing = [model.tables()[t].label for t in ("households", "persons") if t not in snaps]
     if missing:
         raise UserError(
@@ -386,9 +398,12 @@ def _check_stale(cfg: Config, ing, as_of: dt.date | None) -> None:
 
 
 def _print_summary(result, period_dir: Path) -> None:
+    import pandas as pd
+
     df = result.table
     tot = df[(df["dimension"] == "total")]
-    table = Table(title=f"Kennzahlen {result.period.id} (Datenstand {result.data_state:%d.%m.%Y})")
+    state = f"{result.data_state:%d.%m.%Y}" if result.data_state else "–"
+    table = Table(title=f"Kennzahlen {result.period.id} (Datenstand {state})")
     table.add_column("Kennzahl")
     table.add_column("Wert", justify="right")
     from pipeline import catalogue
@@ -399,7 +414,7 @@ def _print_summary(result, period_dir: Path) -> None:
             continue
         v = row.iloc[0]["value"]
         ind = catalogue.get(ind_id)
-        if v is None or v != v:
+        if v is None or pd.isna(v):  # pd.NA (an empty view) has no truth value
             text = "–"
         elif ind.unit == "share":
             text = f"{v * 100:.1f} %".replace(".", ",")
