@@ -95,20 +95,17 @@ class TableState:
         """e.g. 'Haushalte: Stand 31.01.2026 bleibt gültig, weil haushalte_20260228.csv abgewiesen wurde
         (82 % der Zeilen fehlerhaft)'."""
         why = ""
-        if self.refused:
-            verb = "wurde" if len(self.refused) == 1 else "wurden"
-            why = f", weil {_join_refused(self.refused)} abgewiesen {verb}"
+        if len(self.refused) == 1:
+            why = f", weil {self.refused[0].file_name} abgewiesen wurde ({self.refused[0].reason})"
+        elif self.refused:
+            names = ", ".join(r.file_name for r in self.refused[:-1]) + f" und {self.refused[-1].file_name}"
+            why = f", weil {names} abgewiesen wurden ({'; '.join(f'{r.file_name}: {r.reason}' for r in self.refused)})"
         if self.snapshot_date is None:
             return f"{self.label}: kein gültiger Stand{why}" if why else f"{self.label}: keine Lieferung"
         stand = f"Stand {self.snapshot_date:%d.%m.%Y}"
         if why:
             return f"{self.label}: {stand} bleibt gültig{why}"
         return f"{self.label}: {stand} ({self.file_name})"
-
-
-def _join_refused(refused: list[Refused]) -> str:
-    parts = [f"{r.file_name} ({r.reason})" for r in refused]
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " und " + parts[-1]
 
 
 def _reason(rule_id: str | None, read: int | None, quarantined: int | None, message: str | None) -> str:
