@@ -223,7 +223,7 @@ def test_every_table_empty_gives_a_clear_exit_1(cfg, tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert "Interner Fehler" not in proc.stderr and "Traceback" not in proc.stderr
     assert "Keine gültige Lieferung für Haushalte, Personen" in proc.stderr
-    assert "Haushalte: keine Lieferung" in proc.stdout or "Haushalte: kein gültiger Stand" in proc.stdout
+    assert "Haushalte: kein gültiger Stand, weil haushalte_20200131.csv abgewiesen wurde (Leere Datei)" in proc.stderr
 
 
 def test_every_table_fully_quarantined_gives_a_report_not_an_internal_error(cfg, tmp_path):
