@@ -129,13 +129,20 @@ def _split(line: str) -> list[str]:
     return next(csv.reader([line], delimiter=sep, quotechar='"'), [])
 
 
-def check_title_lines(lines: Sequence[str], table: model.Table, remap: dict[str, str] | None, file_name: str) -> None:
-    """Refuse (F09) when the header is not the first line but one of the next lines holds it."""
-    if not lines or holds_required_headers(_split(lines[0]), table, remap):
+def check_title_rows(
+    rows: Sequence[Sequence[object]], table: model.Table, remap: dict[str, str] | None, file_name: str
+) -> None:
+    """Refuse (F09) when the header is not the first row but one of the next rows holds it."""
+    if not rows or holds_required_headers(rows[0], table, remap):
         return
-    for i, line in enumerate(lines[1:TITLE_SCAN_LINES], start=2):
-        if holds_required_headers(_split(line), table, remap):
+    for i, row in enumerate(rows[1:TITLE_SCAN_LINES], start=2):
+        if holds_required_headers(row, table, remap):
             raise refuse("F09", file_name, line=i, above=i - 1)
+
+
+def check_title_lines(lines: Sequence[str], table: model.Table, remap: dict[str, str] | None, file_name: str) -> None:
+    """:func:`check_title_rows` over text lines (each split at its own most frequent separator)."""
+    check_title_rows([_split(line) for line in lines], table, remap, file_name)
 
 
 def choose_sheet(

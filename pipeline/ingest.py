@@ -301,6 +301,8 @@ def _ingest_one(
             ) from None
         outcome.rows_read = loaded.rows_read
         outcome.extra_columns = loaded.extra_columns
+        if decoded.sheet:  # a cover sheet came first: say which sheet was read
+            outcome.message = rule_catalogue()["W03"].message.format(file_name=name, sheet=decoded.sheet)
     except FileProblem as p:
         load.discard_file(con, table, sha)
         outcome.rule_id, outcome.message = p.rule_id, p.message
@@ -345,6 +347,8 @@ def _ingest_one(
             None,
             f"Unbekannte Spalte '{header}' wird nur in der Rohdatenschicht aufbewahrt.",
         )
+    if decoded.sheet:
+        _record_problem(con, run_id, "warning", "W03", table, name, sha, None, None, None, outcome.message)
     for col in loaded.missing_optional:
         _record_problem(
             con,

@@ -54,6 +54,7 @@ class DecodedFile:
     separator: str
     headers: list[str]
     malformed_rows: list[int] = field(default_factory=list)  # spreadsheet row numbers with a wrong field count
+    sheet: str | None = None  # XLSX: the worksheet read, when it is not the first one (a cover sheet before it)
 
 
 def recognise(path: Path) -> ExportFile:
@@ -236,8 +237,28 @@ def _guard_zip(path: Path) -> None:
         raise FileProblem("F08", "Excel-Datei entpackt sich auf eine unplausible Größe (Zip-Bombe?)")
 
 
-def decode_xlsx(path: Path, workdir: Path) -> DecodedFile:
-    """First worksheet, header in row 1, written as a UTF-8 CSV (dates as ISO text)."""
+def _table_sheet(wb, path: Path, table: model.Table | None, remap: dict[str, str] | None) -> int:
+    """Index of the worksheet holding the table: the one whose first row has the required headers (a cover or
+    notes sheet may come first; several candidates: F13). None fits: a title row above the header is F09,
+    else the first sheet (which then fails on its missing columns)."""
+    from pipeline import forms
+
+    if table is None:
+        return 0
+    firsts = [(ws.title, next(ws.iter_rows(max_row=1, values_only=True), ())) for ws in wb.worksheets]
+    index = forms.choose_sheet(firsts, table, remap, path.name)
+    if not forms.holds_required_headers(firsts[index][1], table, remap):
+        for ws in wb.worksheets:
+            rows = list(ws.iter_rows(max_row=forms.TITLE_SCAN_LINES, values_only=True))
+            forms.check_title_rows([[_cell_text(v) for v in r] for r in rows], table, remap, path.name)
+    return index
+
+
+def decode_xlsx(
+    path: Path, workdir: Path, table: model.Table | None = None, remap: dict[str, str] | None = None
+) -> DecodedFile:
+    """The table's worksheet (see :func:`_table_sheet`), header in row 1, written as a UTF-8 CSV (dates as ISO
+    text)."""
     import openpyxl  # defusedxml, when installed, guards openpyxl's XML parsing
 
     _guard_zip(path)
@@ -247,7 +268,8 @@ def decode_xlsx(path: Path, workdir: Path) -> DecodedFile:
     except Exception:  # openpyxl raises many types for broken files
         raise FileProblem("F01", "Excel-Datei ist beschädigt und kann nicht gelesen werden") from None
     try:
-        ws = wb.worksheets[0]
+        index = _table_sheet(wb, path, table, remap)
+        ws = wb.worksheets[index]
         rows = ws.iter_rows(values_only=True)
         header = next(rows, None)
         if header is None or all(v is None for v in header):
@@ -276,7 +298,7 @@ def decode_xlsx(path: Path, workdir: Path) -> DecodedFile:
         raise FileProblem("F01", "Excel-Datei ist beschädigt und kann nicht vollständig gelesen werden") from None
     finally:
         wb.close()
-    return DecodedFile(out, "xlsx", ";", headers)
+    return DecodedFile(out, "xlsx", ";", headers, sheet=ws.title if index else None)
 
 
 def decode(export: ExportFile, workdir: Path, remap: dict[str, str] | None = None) -> DecodedFile:
@@ -285,7 +307,7 @@ def decode(export: ExportFile, workdir: Path, remap: dict[str, str] | None = Non
 
     if export.file_format == "xlsx":
         forms.sniff(export.path, "xlsx")
-        decoded = decode_xlsx(export.path, workdir)
+        decoded = decode_xlsx(export.path, workdir, export.table, remap)
     else:
         decoded = decode_csv(export.path, workdir, export.table, remap)
     if len(decoded.headers) > MAX_COLUMNS:

@@ -215,3 +215,51 @@ def test_utf8_without_bom_is_detected_as_utf8(tmp_path):
     assert read.detect_encoding(p) == "utf-8"
     d = read.decode_csv(p, tmp_path)
     assert d.csv_path == p and "Müllerstraße" in d.csv_path.read_text(encoding="utf-8")
+
+
+def _workbook(sheets: dict[str, list[list[object]]]) -> bytes:
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(title)
+        for r in rows:
+            ws.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+COVER = [["BG-Coaching – Export für die Berichtspipeline"], ["erstellt am", "31.01.2020"], [], ["Hinweis: vertraulich"]]
+
+
+def test_xlsx_with_a_cover_sheet_reads_the_table_sheet_and_says_so(cfg):
+    data = _workbook({"Deckblatt": COVER, "Notizen": [["frei"]], "Haushalte": [HH, *ROWS]})
+    (cfg.inbox / "haushalte_20200131.xlsx").write_bytes(data)
+    (f,) = ingest.ingest(cfg).files
+    assert (f.status, f.rows_loaded, f.rows_quarantined) == ("loaded", 2, 0)
+    assert "„Haushalte“" in f.message and "erste Blatt nicht die Tabelle" in f.message
+    assert _query(cfg, "SELECT rule_id, severity FROM problems") == [("W03", "warning")]
+    assert _query(cfg, "SELECT message FROM ingest_files") == [(f.message,)]
+    assert _query(cfg, "SELECT household_id FROM core_households ORDER BY 1") == [("BG-1",), ("BG-2",)]
+
+
+def test_xlsx_with_the_table_first_and_a_notes_sheet_after_it_is_read_without_a_note(cfg):
+    (cfg.inbox / "haushalte_20200131.xlsx").write_bytes(_workbook({"Export": [HH, *ROWS], "Notizen": COVER}))
+    (f,) = ingest.ingest(cfg).files
+    assert (f.status, f.rows_loaded, f.message) == ("loaded", 2, "")
+    assert _query(cfg, "SELECT count(*) FROM problems") == [(0,)]
+
+
+def test_xlsx_with_two_table_sheets_is_refused(cfg):
+    data = _workbook({"Deckblatt": COVER, "Januar": [HH, *ROWS], "Februar": [HH, ROWS[0]]})
+    (cfg.inbox / "haushalte_20200131.xlsx").write_bytes(data)
+    (f,) = ingest.ingest(cfg).files
+    assert (f.status, f.rule_id) == ("failed", "F13")
+    assert "„Januar“, „Februar“" in f.message and "nur das Blatt mit dem Export" in f.message
+
+
+def test_xlsx_with_a_title_row_above_the_header_is_refused(cfg):
+    data = _workbook({"Deckblatt": COVER, "Haushalte": [["Haushalte Stand 31.01.2020"], [], HH, *ROWS]})
+    (cfg.inbox / "haushalte_20200131.xlsx").write_bytes(data)
+    (f,) = ingest.ingest(cfg).files
+    assert (f.status, f.rule_id) == ("failed", "F09") and "Zeile 3" in f.message
