@@ -369,6 +369,13 @@ def generate_cmd(
             "--snapshot-date", help="Exportdatum (Standard: Ende des letzten Zyklus + 6 Monate, höchstens heute)"
         ),
     ] = None,
+    office_forms: Annotated[
+        bool,
+        typer.Option(
+            "--office-forms",
+            help="zusätzlich die Büro-Formen (Excel/LibreOffice neu gespeichert) je in <out>/.office-forms/<Form>/",
+        ),
+    ] = False,
     config: ConfigOpt = Path("config.toml"),
     quiet: QuietOpt = False,
 ) -> None:
@@ -396,6 +403,12 @@ def generate_cmd(
         raise ConfigError(str(exc)) from None
     if not quiet:
         stdout.print(f"{len(result.files)} Dateien in {out}")
+    if office_forms:
+        from pipeline.generate import office
+
+        written = office.write_forms(out, out / ".office-forms")
+        if not quiet:
+            stdout.print(f"{len(written)} Büro-Formen in {out / '.office-forms'} (Erwartung: forms.json)")
 
 
 @app.command("demo")
