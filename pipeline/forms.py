@@ -105,6 +105,16 @@ def sniff(path: Path, file_format: str) -> str | None:
     return "utf-16" if head.startswith(UTF16_BOMS) else None
 
 
+def check_mac_text(path: Path, encoding: str) -> None:
+    """Refuse (F16) Excel for Mac's "CSV (Macintosh)": lines end in CR only and the text is Mac OS Roman, which
+    decodes as Windows-1252 without an error but with wrong letters (``ü`` would arrive as ``Ÿ``)."""
+    if encoding != "cp1252":
+        return
+    head = _head(path, 1 << 16)
+    if b"\r" in head and b"\n" not in head:
+        raise refuse("F16", path.name)
+
+
 def sep_hint(first_line: str) -> str | None:
     """The separator named by Excel's ``sep=;`` first line, or None."""
     m = SEP_LINE.match(first_line)

@@ -162,6 +162,7 @@ def decode_csv(
         source, label = workdir / (path.stem + ".utf16.csv"), "utf-16"
         _transcode(path, "utf-16", source, 0)
     encoding = detect_encoding(source)
+    forms.check_mac_text(source, encoding)
     head = _lines(source, encoding, forms.TITLE_SCAN_LINES + 1)
     hint = forms.sep_hint(head[0]) if head else None
     skip = 1 if hint else 0

@@ -51,6 +51,7 @@ READABLE = {
     "sep_line_semicolon_cp1252": ("haushalte_20200131.csv", ("sep=;\r\n" + _text()).encode("cp1252")),
     "sep_line_comma_utf8_bom": ("haushalte_20200131.csv", ("sep=,\r\n" + _text(",")).encode("utf-8-sig")),
     "utf8_without_bom": ("haushalte_20200131.csv", _text(newline="\n").encode("utf-8")),
+    "cr_only_utf8": ("haushalte_20200131.csv", _text(newline="\r").encode("utf-8")),
     "utf16_unicode_text": ("haushalte_20200131.csv", _text("\t").encode("utf-16")),  # BOM + UTF-16-LE
     "utf16_big_endian": ("haushalte_20200131.csv", b"\xfe\xff" + _text("\t").encode("utf-16-be")),
     "separator_only_lines": (
@@ -160,6 +161,12 @@ REFUSED = {
     ),
     "xlsx_under_csv_name": ("haushalte_20200131.csv", _xlsx([HH, *ROWS]), "F15", ["Excel-Arbeitsmappe", ".csv"]),
     "csv_under_xlsx_name": ("haushalte_20200131.xlsx", _text().encode("utf-8-sig"), "F15", ["Textdatei", ".xlsx"]),
+    "mac_csv_mac_roman": (
+        "haushalte_20200131.csv",
+        _text(newline="\r").encode("mac_roman"),
+        "F16",
+        ["Macintosh", "Mac OS Roman", "CSV UTF-8"],
+    ),
     "utf16_under_xlsx_name": ("haushalte_20200131.xlsx", _text("\t").encode("utf-16"), "F15", ["Textdatei"]),
 }
 
@@ -197,7 +204,7 @@ def test_a_single_serial_number_among_real_dates_is_a_row_error_not_a_refusal(cf
 
 
 def test_every_office_rule_is_in_the_catalogue_with_its_advice():
-    for rid in ("F09", "F10", "F11", "F12", "F13", "F14", "F15"):
+    for rid in ("F09", "F10", "F11", "F12", "F13", "F14", "F15", "F16"):
         r = rules()[rid]
         assert r.severity == "file_error" and r.title and "{file_name}" in r.message
 
