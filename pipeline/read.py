@@ -1,7 +1,7 @@
 """Read one export file: recognise it, decode it, and hand DuckDB a clean UTF-8 CSV.
 
 DuckDB's CSV reader knows no Windows-1252 and its Excel reader needs an extension we cannot
-download, so decoding (streaming) and XLSX reading (openpyxl read-only) happen here. The result
+download, so decoding (streaming) happens here and XLSX reading (python-calamine) in read_xlsx. The result
 is always a UTF-8 CSV with a known separator and one record per data row, plus the header list.
 """
 
@@ -11,7 +11,6 @@ import codecs
 import csv
 import datetime as dt
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,8 +19,6 @@ from pipeline import model
 FILE_NAME = re.compile(r"^(?P<prefix>[a-z]+)_(?P<date>\d{8})\.(?P<ext>csv|xlsx)$", re.IGNORECASE)
 CHUNK = 1 << 22
 MAX_COLUMNS = 1000
-MAX_XLSX_UNCOMPRESSED = 2 << 30  # 2 GiB: beyond that an .xlsx is treated as a zip bomb
-MAX_XLSX_RATIO = 200
 # cp1252 leaves these bytes undefined: a file containing them is not Windows-1252 either
 CP1252_UNDEFINED = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
 CP1252_UNDEFINED_BYTES = bytes(sorted(CP1252_UNDEFINED))
@@ -212,94 +209,38 @@ def normalise_records(decoded: DecodedFile, workdir: Path) -> DecodedFile:
     return DecodedFile(out, decoded.encoding, ";", decoded.headers, malformed)
 
 
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, bool):
-        return "ja" if value else "nein"
-    return str(value)
-
-
-def _guard_zip(path: Path) -> None:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError):
-        raise FileProblem("F01", "Excel-Datei ist beschädigt oder keine .xlsx-Datei") from None
-    total = sum(i.file_size for i in infos)
-    packed = max(1, sum(i.compress_size for i in infos))
-    if total > MAX_XLSX_UNCOMPRESSED or total / packed > MAX_XLSX_RATIO and total > (64 << 20):
-        raise FileProblem("F08", "Excel-Datei entpackt sich auf eine unplausible Größe (Zip-Bombe?)")
-
-
-def _table_sheet(wb, path: Path, table: model.Table | None, remap: dict[str, str] | None) -> int:
-    """Index of the worksheet holding the table: the one whose first row has the required headers (a cover or
-    notes sheet may come first; several candidates: F13). None fits: a title row above the header is F09,
-    else the first sheet (which then fails on its missing columns)."""
+def _table_sheet(book, names: list[str], path: Path, table: model.Table | None, remap: dict[str, str] | None) -> str:
+    """The worksheet holding the table: the one whose first row has the required headers (a cover or notes
+    sheet may come first; several candidates: F13). None fits: a title row above the header is F09, else the
+    first sheet (which then fails on its missing columns). Engine-independent: ``book`` is a read_xlsx.XlsxBook."""
     from pipeline import forms
 
     if table is None:
-        return 0
-    firsts = [(ws.title, next(ws.iter_rows(max_row=1, values_only=True), ())) for ws in wb.worksheets]
+        return names[0]
+    firsts = [(name, book.first_row(name)) for name in names]
     index = forms.choose_sheet(firsts, table, remap, path.name)
     if not forms.holds_required_headers(firsts[index][1], table, remap):
-        for ws in wb.worksheets:
-            rows = list(ws.iter_rows(max_row=forms.TITLE_SCAN_LINES, values_only=True))
-            forms.check_title_rows([[_cell_text(v) for v in r] for r in rows], table, remap, path.name)
-    return index
+        for name in names:
+            rows = book.rows(name)
+            head = [next(rows, []) for _ in range(forms.TITLE_SCAN_LINES)]
+            forms.check_title_rows(head, table, remap, path.name)
+    return names[index]
 
 
 def decode_xlsx(
     path: Path, workdir: Path, table: model.Table | None = None, remap: dict[str, str] | None = None
 ) -> DecodedFile:
-    """The table's worksheet (see :func:`_table_sheet`), header in row 1, written as a UTF-8 CSV (dates as ISO
-    text)."""
-    import openpyxl  # defusedxml, when installed, guards openpyxl's XML parsing
+    """The table's worksheet (:func:`_table_sheet`), header in row 1, as a UTF-8 CSV (see read_xlsx)."""
+    from pipeline import read_xlsx
 
-    _guard_zip(path)
-    out = workdir / (path.stem + ".xlsx.csv")
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many types for broken files
-        raise FileProblem("F01", "Excel-Datei ist beschädigt und kann nicht gelesen werden") from None
-    try:
-        index = _table_sheet(wb, path, table, remap)
-        ws = wb.worksheets[index]
-        rows = ws.iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None or all(v is None for v in header):
+    with read_xlsx.XlsxBook(path, workdir) as book:
+        names = book.sheet_names()
+        if not names:
             raise FileProblem("F03", "Keine Kopfzeile im ersten Tabellenblatt")
-        headers = [_cell_text(v).strip() for v in header]
-        while headers and headers[-1] == "":
-            headers.pop()
-        width = len(headers)
-        if width > MAX_COLUMNS:
-            raise FileProblem("F08", f"Zu viele Spalten ({width})")
-        n = 0
-        with out.open("w", encoding="utf-8", newline="") as dst:
-            writer = csv.writer(dst, delimiter=";", quotechar='"', lineterminator="\n")
-            writer.writerow(headers)
-            for row in rows:
-                cells = [_cell_text(v) for v in row[:width]]
-                if not any(cells):
-                    continue
-                writer.writerow(cells + [""] * (width - len(cells)))
-                n += 1
-        if n == 0:
-            raise FileProblem("F03", "Tabellenblatt enthält nur die Kopfzeile, keine Datenzeilen")
-    except FileProblem:
-        raise
-    except Exception:
-        raise FileProblem("F01", "Excel-Datei ist beschädigt und kann nicht vollständig gelesen werden") from None
-    finally:
-        wb.close()
-    return DecodedFile(out, "xlsx", ";", headers, sheet=ws.title if index else None)
+        sheet = _table_sheet(book, names, path, table, remap)
+        decoded = read_xlsx.write_csv(book, sheet, workdir / (path.stem + ".xlsx.csv"))
+    decoded.sheet = sheet if sheet != names[0] else None
+    return decoded
 
 
 def decode(export: ExportFile, workdir: Path, remap: dict[str, str] | None = None) -> DecodedFile:

@@ -154,7 +154,7 @@ def test_gx_and_sql_engines_report_the_same(tmp_path):
             if key in merged and set(values) & set(merged[key]):
                 continue
             merged.setdefault(key, {}).update(values)
-    out = {}
+    out, stored = {}, {}
     for engine in ("gx", "sql"):
         con, _, results, _ = build(tmp_path, merged, engine=engine, name=f"{engine}.duckdb")
         assert {r.engine for r in results.values()} == {engine}
@@ -163,8 +163,31 @@ def test_gx_and_sql_engines_report_the_same(tmp_path):
                 "SELECT rule_id, severity, table_name, source_row, column_name, value, message FROM problems"
             ).fetchall()
         )
+        stored[engine] = _stored(con)
     assert len(out["gx"]) > 15
     assert out["gx"] == out["sql"]
+
+    # the stored results (what Data Docs show) agree too: same suite, and per expectation success and counts
+    def no_ids(d):
+        return {k: v for k, v in d.items() if k != "id"}
+
+    assert set(stored["gx"]) == set(stored["sql"]) == {"households", "persons", "contacts", "helps", "followups"}
+    n_failed = 0
+    for table, (gx_suite, gx_result) in stored["gx"].items():
+        sql_suite, sql_result = stored["sql"][table]
+        assert [no_ids(e) for e in sql_suite["expectations"]] == [no_ids(e) for e in gx_suite["expectations"]]
+        assert sql_result["meta"]["engine"] == "sql"
+        for key in ("success", "statistics", "suite_name"):
+            assert sql_result[key] == gx_result[key], (table, key)
+        gx_by_check = {r["expectation_config"]["meta"]["check"]: r for r in gx_result["results"]}
+        sql_by_check = {r["expectation_config"]["meta"]["check"]: r for r in sql_result["results"]}
+        assert set(sql_by_check) == set(gx_by_check)
+        for check, g in gx_by_check.items():
+            q = sql_by_check[check]
+            assert (q["success"], q["result"]) == (g["success"], g["result"]), (table, check)
+            assert no_ids(q["expectation_config"]) == no_ids(g["expectation_config"]), (table, check)
+            n_failed += not g["success"]
+    assert n_failed > 15  # the comparison covers failed expectations with their counts, not only passes
 
 
 def test_problem_helper_for_file_rules():
@@ -298,9 +321,14 @@ def test_gx_results_are_stored_sanitized(tmp_path):
     passed = [r for r in persons["results"] if r["success"]]
     assert passed and all(set(r["result"]) <= {"element_count", "unexpected_count"} for r in passed)
     assert persons["statistics"]["unsuccessful_expectations"] == 2
-    # a re-validation in SQL (large file) leaves no stale GX result behind
+    # a re-validation in SQL (large file) replaces it with the SQL engine's result, as sanitized
     validate_file(con, "persons", shas["persons"], "run-2", cycles=CYCLES, engine="sql")
-    assert "persons" not in _stored(con)
+    _, persons = _stored(con)["persons"]
+    assert persons["meta"]["engine"] == "sql"
+    failed = {r["expectation_config"]["meta"]["rule_id"]: r for r in persons["results"] if not r["success"]}
+    assert set(failed) == {"R02", "R08"} and failed["R08"]["result"]["unexpected_count"] == 1
+    text = con.execute("SELECT result_json FROM gx_results WHERE table_name = 'persons'").fetchone()[0]
+    assert "2021-05-05" not in text and "vielleicht" not in text and "P-003" not in text
 
 
 def test_broken_expectation_raises_in_both_passes(tmp_path, monkeypatch):
@@ -336,26 +364,37 @@ def test_broken_expectation_raises_in_both_passes(tmp_path, monkeypatch):
 
 
 def test_data_docs_are_built_from_stored_results_without_validating(tmp_path, monkeypatch):
+    """Every file in force has its page, from its stored result, whichever engine validated it."""
     from pipeline.validation import gx_engine, outputs
 
-    con, shas, _, _ = build(tmp_path, {("persons", 2): {"birth_date": "05.05.2021"}})
+    mutations = {("persons", 2): {"birth_date": "05.05.2021"}, ("contacts", 0): {"contact_date": "31.02.2019"}}
+    con, shas, _, _ = build(tmp_path, mutations)
+    # contacts and helps as a large file would be: checked by the SQL engine
+    for table in ("contacts", "helps"):
+        validate_file(con, table, shas[table], "run-1", cycles=CYCLES, engine="sql")
 
     def no_validation(*args, **kwargs):
         raise AssertionError("Data Docs validated again")
 
     monkeypatch.setattr(gx_engine, "run_suite", no_validation)
-    monkeypatch.setattr(outputs, "_revalidate_sample", no_validation)
+    monkeypatch.setattr(gx_engine, "validate_frame", no_validation)
     docs = outputs.write_data_docs(con, tmp_path / "docs")
     pages = {p.relative_to(docs / "validations").parts[0]: p for p in (docs / "validations").rglob("*.html")}
     assert set(pages) == {f"{t}_20191231" for t in shas}
-    persons = pages["persons_20191231"].read_text(encoding="utf-8")
-    assert "Unsuccessful Expectations" in persons and "1 unexpected values found" in persons
-    assert "2021-05-05" not in persons and "05.05.2021" not in persons
+    for table, word in (("persons", "2021-05-05"), ("contacts", "31.02.2019")):
+        html = pages[f"{table}_20191231"].read_text(encoding="utf-8")
+        assert "Unsuccessful Expectations" in html and "1 unexpected values found" in html, table
+        assert word not in html and "05.05.2021" not in html
+    text = {t: re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", p.read_text(encoding="utf-8"))) for t, p in pages.items()}
+    assert "Status: Failed" in text["contacts_20191231"] and "Unsuccessful Expectations 1 " in text["contacts_20191231"]
+    assert "Status: Succeeded" in text["helps_20191231"] and "Evaluated Expectations 15 " in text["helps_20191231"]
     assert (docs / "expectations" / "persons_20191231.html").exists()
+    index = (docs / "index.html").read_text(encoding="utf-8")
+    assert all(f"{t}_20191231" in index for t in shas)
 
-    # a file without a stored result (validated in SQL, or before results were stored) is validated anew
-    calls = []
-    monkeypatch.setattr(outputs, "_revalidate_sample", lambda ctx, source, con, table, *a: calls.append(table.name))
+    # a file without a stored result (a database from before every file had one) gets the SQL engine's, once
     con.execute("DELETE FROM gx_results WHERE table_name = 'contacts'")
-    outputs.write_data_docs(con, tmp_path / "docs")
-    assert calls == ["contacts"]
+    docs = outputs.write_data_docs(con, tmp_path / "docs")
+    html = (next((docs / "validations" / "contacts_20191231").rglob("*.html"))).read_text(encoding="utf-8")
+    assert "1 unexpected values found" in html and "31.02.2019" not in html
+    assert con.execute("SELECT count(*) FROM gx_results WHERE table_name = 'contacts'").fetchone() == (0,)

@@ -185,7 +185,8 @@ def checks_for(table_name: str, cycles: tuple[str, ...] | None = None) -> list[C
                     "R03",
                     t,
                     n,
-                    f"{raw} IS NOT NULL AND {n} IS NULL",
+                    # the expectation's own predicate (format only); impossible dates are the next check's
+                    f"NOT regexp_full_match({raw}, '{DATE_REGEX[1:-1]}')",
                     "ExpectColumnValuesToMatchRegex",
                     {"column": raw, "regex": DATE_REGEX},
                     p,

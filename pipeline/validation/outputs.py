@@ -17,10 +17,9 @@ from pathlib import Path
 import duckdb
 
 from pipeline import files, model
-from pipeline.validation import checks as chk
 from pipeline.validation import gx_engine
 from pipeline.validation.cross import files_in_force
-from pipeline.validation.row import GX_MAX_ROWS
+from pipeline.validation.row import sql_stored_result
 from pipeline.validation.rules import FORMULA_START, rules, sql_literal
 
 SEVERITY_DE = {"file_error": "Dateifehler", "row_error": "Zeilenfehler", "warning": "Warnung"}
@@ -357,42 +356,12 @@ def _add_stored_result(ctx, name: str, suite_json: str, result_json: str, run_na
     )
 
 
-def _revalidate_sample(ctx, source, con, table: model.Table, sha: str, name: str, max_rows: int) -> None:
-    """Run the row suite on the first ``max_rows`` rows of a file (no stored result: validated in SQL, or
-    before results were stored), without birth dates and with SUMMARY results (no values)."""
-    gx, _ = gx_engine._gx()
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _vf AS {chk.frame_sql(table, sql_literal(sha))}")
-    snapshot = con.execute("SELECT max(snapshot_date) FROM _vf").fetchone()[0]
-    frame = con.execute(f"SELECT * FROM _vf ORDER BY source_row LIMIT {int(max_rows)}").df()
-    frame = gx_engine.add_derived(frame, table).drop(columns=["birth_date"], errors="ignore")
-    checks = [c for c in chk.checks_for(table.name) if c.rule_id != "R08"]  # R08 needs birth_date
-    suite = ctx.suites.add(gx_engine.build_suite(name, checks, snapshot))
-    batch_def = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("whole")
-    vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch_def, suite=suite))
-    cp = ctx.checkpoints.add(
-        gx.Checkpoint(
-            name=f"cp_{name}",
-            validation_definitions=[vd],
-            # no UpdateDataDocsAction: it rebuilt the whole site after every file; the results are
-            # stored by the run and the site is built once (issue 7: 8.4 s -> 6 s at 30 households)
-            actions=[],
-            result_format={"result_format": "SUMMARY", "partial_unexpected_count": 0},
-        )
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cp.run(batch_parameters={"dataframe": frame})
-    con.execute("DROP TABLE IF EXISTS _vf")
-
-
-def write_data_docs(
-    con: duckdb.DuckDBPyConnection, docs_dir: Path, as_of: dt.date | None = None, max_rows: int = GX_MAX_ROWS
-) -> Path:
+def write_data_docs(con: duckdb.DuckDBPyConnection, docs_dir: Path, as_of: dt.date | None = None) -> Path:
     """GX Data Docs of the row suites on the snapshots in force, without any observed values.
 
-    A file validated by GX at ingest is documented from its stored, sanitized result (``gx_results``: the
-    validation of the whole file, counts only), so nothing is validated again. A file checked in SQL (more
-    than ``GX_MAX_ROWS`` rows) or without a stored result is validated again on its first ``max_rows`` rows.
+    Every file is documented from its stored, sanitized result (``gx_results``: the validation of the whole
+    file by GX or by the SQL engine, counts only), so nothing is validated again. A file without one (a
+    database from before results were stored for every file) gets it from the SQL engine here.
     """
     if docs_dir.exists():
         shutil.rmtree(docs_dir)
@@ -408,19 +377,14 @@ def write_data_docs(
     )
     in_force = files_in_force(con, as_of)
     stored = _stored_results(con, [s for shas in in_force.values() for s in shas])
-    source = None
     for table_name, shas in in_force.items():
-        table = model.tables()[table_name]
         for sha in shas:
             snapshot, run_name, validated_at = con.execute(
                 "SELECT snapshot_date, run_id, ingested_at FROM ingest_files WHERE file_sha256 = ?", [sha]
             ).fetchone()
             name = f"{table_name}_{snapshot:%Y%m%d}"
-            if sha in stored:
-                _add_stored_result(ctx, name, *stored[sha], run_name=run_name, run_time=validated_at)
-            else:
-                source = source or ctx.data_sources.add_pandas("pipeline")
-                _revalidate_sample(ctx, source, con, table, sha, name, max_rows)
+            suite, result = stored[sha] if sha in stored else sql_stored_result(con, table_name, sha)
+            _add_stored_result(ctx, name, suite, result, run_name=run_name, run_time=validated_at)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ctx.build_data_docs(site_names=["pipeline"])

@@ -11,7 +11,7 @@ import pandas as pd
 
 from pipeline import model
 from pipeline.validation import checks as chk
-from pipeline.validation import gx_engine
+from pipeline.validation import gx_engine, results
 from pipeline.validation.rules import rule, rules, sql_literal
 
 # Larger files are checked by the same rules in DuckDB SQL (issue 7; both engines report the same rows, see
@@ -56,7 +56,7 @@ def _render_sql(c: chk.Check, k: int, run_id: str, file_name: str | None, sha: s
     )
 
 
-def _sql_failures(con: duckdb.DuckDBPyConnection, table: model.Table, checks: list[chk.Check], sha: str) -> None:
+def sql_failures(con: duckdb.DuckDBPyConnection, table: model.Table, checks: list[chk.Check], sha: str) -> None:
     """``_fails`` (check_id, source_row) of one file in one pass over the frame, without materialising it.
 
     Row predicates are evaluated together per row (one join of raw and core); window predicates (R06) read the
@@ -116,8 +116,9 @@ def validate_file(
         con.execute("CREATE OR REPLACE TEMP TABLE _fails AS SELECT DISTINCT check_id, source_row FROM fails_df")
         store_gx_result(con, file_sha256, table_name, run)
     else:
-        _sql_failures(con, table, checks, sha)
-        con.execute("DELETE FROM gx_results WHERE file_sha256 = ?", [file_sha256])
+        sql_failures(con, table, checks, sha)
+        suite = results.suite_json(table, checks, snapshot)
+        store_result(con, file_sha256, table_name, suite, results.sql_result(con, table, checks, sha, suite))
         # the frame of the failing rows only: their values go into the problem messages
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _vf AS {chk.frame_sql(table, sha, 'SELECT source_row FROM _fails')}"
@@ -150,11 +151,34 @@ def validate_file(
 
 def store_gx_result(con: duckdb.DuckDBPyConnection, sha: str, table_name: str, run: gx_engine.GxRun) -> None:
     """Keep the sanitized GX result of a file for Data Docs (replaces an earlier one of the same file)."""
+    store_result(con, sha, table_name, run.suite, run.result)
+
+
+def store_result(con: duckdb.DuckDBPyConnection, sha: str, table_name: str, suite: dict, result: dict) -> None:
+    """Keep a file's suite and sanitized result (either engine) for Data Docs, replacing an earlier one."""
     con.execute("DELETE FROM gx_results WHERE file_sha256 = ?", [sha])
     con.execute(
         "INSERT INTO gx_results VALUES (?, ?, ?, ?)",
-        [sha, table_name, json.dumps(run.suite, default=str), json.dumps(run.result, default=str)],
+        [sha, table_name, json.dumps(suite, default=str), json.dumps(result, default=str)],
     )
+
+
+def sql_stored_result(
+    con: duckdb.DuckDBPyConnection, table_name: str, sha: str, cycles: tuple[str, ...] | None = None
+) -> tuple[str, str]:
+    """(suite JSON, result JSON) of a file from the SQL engine, without storing it or touching problems.
+
+    For a file without a stored result (a database from before results were stored for every file).
+    """
+    table = model.tables()[table_name]
+    checks = chk.checks_for(table_name, cycles)
+    lit = sql_literal(sha)
+    snapshot = con.execute(f"SELECT max(snapshot_date) FROM core_{table_name} WHERE file_sha256 = {lit}").fetchone()[0]
+    sql_failures(con, table, checks, lit)
+    suite = results.suite_json(table, checks, snapshot)
+    result = results.sql_result(con, table, checks, lit, suite)
+    con.execute("DROP TABLE IF EXISTS _fails")
+    return json.dumps(suite, default=str), json.dumps(result, default=str)
 
 
 def update_quarantine(
