@@ -136,7 +136,10 @@ def holds_required_headers(cells: Iterable[object], table: model.Table, remap: d
 def _split(line: str) -> list[str]:
     counts = {sep: line.count(sep) for sep in (";", ",", "\t")}
     sep = max(counts, key=lambda s: counts[s])
-    return next(csv.reader([line], delimiter=sep, quotechar='"'), [])
+    try:
+        return next(csv.reader([line], delimiter=sep, quotechar='"'), [])
+    except csv.Error:  # e.g. a field over csv's size limit: such a line is no header
+        return []
 
 
 def check_title_rows(
@@ -152,6 +155,8 @@ def check_title_rows(
 
 def check_title_lines(lines: Sequence[str], table: model.Table, remap: dict[str, str] | None, file_name: str) -> None:
     """:func:`check_title_rows` over text lines (each split at its own most frequent separator)."""
+    if lines and holds_required_headers(_split(lines[0]), table, remap):
+        return  # the usual case: the header is line 1, nothing else to split
     check_title_rows([_split(line) for line in lines], table, remap, file_name)
 
 
