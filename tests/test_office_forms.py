@@ -19,7 +19,7 @@ from pipeline.validation.rules import rules
 
 ROOT = Path(__file__).resolve().parents[1]
 HH = headers("households")
-ROWS = rows_of(
+ROWS = rows_of(  # shared by the tests: never modify in place
     "households",
     [household("BG-1", **{"Eintritt": "15.01.2019"}), household("BG-2", **{"Jobcenter-Standort": "Wissen"})],
 )
@@ -195,7 +195,7 @@ def test_serial_number_of_a_birth_date_is_not_shown(cfg):
 
 
 def test_a_single_serial_number_among_real_dates_is_a_row_error_not_a_refusal(cfg):
-    rows = ROWS + rows_of("households", [household(f"BG-{i}") for i in (3, 4)])
+    rows = [list(r) for r in ROWS] + rows_of("households", [household(f"BG-{i}") for i in (3, 4)])  # ROWS stays
     rows[0][HH.index("Eintritt")] = "43480"
     (cfg.inbox / "haushalte_20200131.csv").write_text(_text(rows=rows), encoding="utf-8")
     (f,) = ingest.ingest(cfg).files
