@@ -118,6 +118,8 @@ def indicators(
     try:
         db.create_current_views(con, as_of)
         result = indicator_step.compute(con, cfg, period, as_of=as_of, audience=audience)
+    except indicator_step.MissingSnapshot as exc:  # households/persons without a snapshot (at --as-of)
+        raise UserError(str(exc)) from None
     finally:
         con.close()
     path = indicator_step.write_csv(result, period_dir(cfg, result.period, audience, out_dir) / "indicators.csv")
@@ -166,8 +168,17 @@ def stale_notices(cfg: Config, ing, as_of: dt.date | None) -> list[str]:
     """Tables kept on an older snapshot (or on none) because a newer delivery was refused, as sentences
     ("Haushalte: Stand 31.01.2026 bleibt gültig, weil … abgewiesen wurde (82 % der Zeilen fehlerhaft)");
     UserError when households or persons have no snapshot in force."""
-    from pipeline import model
+    from pipeline import db, model
+    from pipeline.indicators import MissingSnapshot, require_snapshots
 
+    if as_of is not None:
+        con = db.connect(cfg.database, read_only=True)
+        try:
+            require_snapshots(con, as_of)  # names the table and its earliest snapshot date
+        except MissingSnapshot as exc:
+            raise UserError(str(exc)) from None
+        finally:
+            con.close()
     states = in_force(cfg, as_of)
     snaps = {s.table: s.snapshot_date for s in states if s.snapshot_date}
     notices = [f"{s.text}." for s in states if s.refused]
@@ -260,7 +271,7 @@ def run(
             cfg, out, ing.run_id, ingest_result=ing, indicator_result=result, outputs=outputs, timings=timings
         )
     _say(progress, "done", str(out))
-    return RunResult(out, result, ing, outputs, notices, timings, path)
+    return RunResult(out, result, ing, outputs, notices + result.notes(), timings, path)
 
 
 def report_set(
