@@ -478,6 +478,31 @@ def erase_cmd(
     )
 
 
+@app.command("serve")
+@_friendly
+def serve_cmd(
+    config: ConfigOpt = Path("config.toml"),
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: einen freien wählen)")] = 8765,
+    host: Annotated[str, typer.Option("--host", help="Adresse; nicht-lokal nur mit Passwort")] = "127.0.0.1",
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="Browser nicht öffnen")] = False,
+    set_password: Annotated[
+        bool, typer.Option("--set-password", help="Passwort festlegen (als Hash) und enden")
+    ] = False,
+    db: DbOpt = None,
+) -> None:
+    """Lokale Webseite starten: Lieferung, Prüfergebnis, Berichte, Kennzahlen (Anmeldelink wird ausgegeben)."""
+    from pipeline.web import auth, serve
+
+    cfg = _config(config, db=db)
+    if set_password:
+        pw = typer.prompt("Neues Passwort", hide_input=True, confirmation_prompt=True)
+        if len(pw) < 10:
+            raise ConfigError("Das Passwort braucht mindestens 10 Zeichen.")
+        stdout.print(f"Passwort-Hash gespeichert in {auth.write_password(cfg, pw)} (nur für diesen Benutzer lesbar).")
+        return
+    serve.serve(cfg, host=host, port=port, open_browser=not no_browser, say=stdout.print)
+
+
 def main() -> None:
     try:
         app()
