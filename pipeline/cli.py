@@ -168,7 +168,15 @@ def _print_ingest(result) -> None:
 
 def _print_notices(notices: list[str]) -> None:
     for n in notices:
-        console.print(f"[yellow]Achtung:[/yellow] {n}")
+        console.print(f"[yellow]Achtung:[/yellow] {n}", soft_wrap=True)
+
+
+def _print_in_force(cfg: Config, as_of=None) -> None:
+    from pipeline import runs
+
+    stdout.print("Gültiger Stand je Tabelle:")
+    for state in runs.in_force(cfg, as_of):
+        stdout.print(f"  {state.text}", soft_wrap=True)
 
 
 def _printer(quiet: bool):
@@ -227,6 +235,7 @@ def ingest_cmd(
         handle.finish(*runs.ingest_summary(cfg, result))
         if not quiet:
             _print_ingest(result)
+            _print_in_force(cfg)
         manifest.write(cfg, cfg.outputs / "ingest", result.run_id, ingest_result=result, timings=timings)
     if result.failed and not result.loaded:
         raise typer.Exit(1)
@@ -336,6 +345,7 @@ def _run(cfg: Config, period: str, as_of, quiet: bool, kind: str) -> None:
     for note in res.indicator_result.notes():
         console.print(f"[yellow]Hinweis:[/yellow] {note}")
     if not quiet:
+        _print_in_force(cfg, as_of)
         _print_summary(res.indicator_result, res.period_dir)
 
 
@@ -380,6 +390,13 @@ def generate_cmd(
             "--snapshot-date", help="Exportdatum (Standard: Ende des letzten Zyklus + 6 Monate, höchstens heute)"
         ),
     ] = None,
+    office_forms: Annotated[
+        bool,
+        typer.Option(
+            "--office-forms",
+            help="zusätzlich die Büro-Formen (Excel/LibreOffice neu gespeichert) je in <out>/.office-forms/<Form>/",
+        ),
+    ] = False,
     config: ConfigOpt = Path("config.toml"),
     quiet: QuietOpt = False,
 ) -> None:
@@ -407,6 +424,12 @@ def generate_cmd(
         raise ConfigError(str(exc)) from None
     if not quiet:
         stdout.print(f"{len(result.files)} Dateien in {out}")
+    if office_forms:
+        from pipeline.generate import office
+
+        written = office.write_forms(out, out / ".office-forms")
+        if not quiet:
+            stdout.print(f"{len(written)} Büro-Formen in {out / '.office-forms'} (Erwartung: forms.json)")
 
 
 @app.command("demo")

@@ -147,6 +147,11 @@ class Indicators(_Strict):
         return out
 
 
+class Validation(_Strict):
+    # a file with a larger share of quarantined rows is refused as a whole (exports.md, December 2026)
+    reject_file_share: float = Field(default=0.5, gt=0, le=1)
+
+
 class Retention(_Strict):
     # years after 31 December of the year of the last payment (ESF+: Art. 82 CPR)
     esfplus_2021_2027_years: int = 5
@@ -173,6 +178,7 @@ class Config(_Strict):
     disclosure: Disclosure = Disclosure()
     mapping: dict[str, dict[str, str]] = {}
     retention: Retention = Retention()
+    validation: Validation = Validation()
     web: Web = Web()
 
     base_dir: Path = Path(".")
