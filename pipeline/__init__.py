@@ -7,7 +7,7 @@ _API = {
     "connect": "connect", "table": "table", "labels": "labels", "indicator_table": "indicators",
     "indicator_catalogue": "catalogue", "cycles_present": "cycles_present", "newest_cycle": "newest_cycle",
     "show": "show", "households_over_time": "households_over_time", "horizontal_bars": "horizontal_bars",
-    "grouped_by_gender": "grouped_by_gender",
+    "grouped_by_gender": "grouped_by_gender", "compare_cycles": "compare_cycles", "targets": "targets",
 }
 
 

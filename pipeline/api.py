@@ -331,6 +331,61 @@ def indicators(
     return df
 
 
+def compare_cycles(
+    as_of: dt.date | str | None = None,
+    *,
+    db: Path | str | None = None,
+    config: Path | str | Config = "config.toml",
+) -> pd.DataFrame:
+    """Every cycle in the database side by side (the reports' chapter "Projektjahre im Vergleich"), exact figures.
+
+    Long form, one row per cycle × figure: ``cycle, funding_period, status, final, indicator, source_id, label,
+    unit, numerator, denominator, value``. ``indicator`` is K01, K02, K03, K05, K06, K09, K10, K13, K15, K19, K20,
+    ``ESF_TOTAL`` (EECO01; 2014-20: K02) or ``ESF_JOB`` (EECR04; 2014-20: CR04); ``source_id`` names the indicator
+    the value comes from. ``status``: ``final``, ``running`` (the cycle has not ended, or households or participants
+    are still in the project) or ``followups_pending`` (the six-month follow-up of the last leaver is not due yet);
+    only ``final`` cycles compare as final results. ``df.attrs["data_state"]`` holds the data state. Wide view::
+
+        cmp = api.compare_cycles(db="demo/data/esf.duckdb")
+        cmp.pivot(index="cycle", columns="indicator", values="value")
+    """
+    from pipeline import db as _database
+    from pipeline.reports import comparison
+
+    cfg = _load(config)
+    as_of = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
+    with connect(db, cfg, as_of, pseudonymous=False) as con:
+        state = _database.data_state(con, as_of)
+        return comparison.compare_cycles(con, cfg, state).to_frame()
+
+
+def targets(
+    period: str,
+    as_of: dt.date | str | None = None,
+    *,
+    db: Path | str | None = None,
+    config: Path | str | Config = "config.toml",
+) -> pd.DataFrame:
+    """The targets of ``period`` (``[[cycles]] targets`` of config.toml) against its results, exact figures.
+
+    One row per target: ``indicator_id, label, unit, direction`` (``at_least``/``at_most``), ``target`` (a share
+    as a fraction: 0.65), ``result``, ``numerator``, ``denominator``, ``met`` (True/False, None when the result is
+    empty, e.g. a share with denominator 0), ``difference`` (result − target) and ``status`` (German).
+    """
+    from pipeline.period import resolve_period
+    from pipeline.reports.disclosure import Rules
+    from pipeline.reports.figures import Lookup
+    from pipeline.reports.targets import target_rows, targets_for
+
+    cfg = _load(config)
+    ind = indicators(period, as_of, db=db, config=cfg)
+    rows = target_rows(Lookup(ind), targets_for(cfg, resolve_period(cfg, period)), Rules.for_audience(cfg, "intern"))
+    cols = ["indicator_id", "label", "unit", "direction", "target", "result", "numerator", "denominator", "met",
+            "difference", "status"]
+    return pd.DataFrame([[r.id, r.label, r.unit, r.direction, r.target, r.result, r.numerator, r.denominator,
+                          r.met, r.difference, r.status] for r in rows], columns=cols)
+
+
 def catalogue(funding_period: str | None = None) -> pd.DataFrame:
     """The indicator catalogue: id, label, definition, unit, family, funding_periods, audience, special_category,
     sql_file (catalogue order; only one funding period's indicators when ``funding_period`` is given)."""
@@ -383,6 +438,6 @@ def show(svg: str):
 
 
 __all__ = [  # noqa: F822 - the chart names resolve through __getattr__
-    "AGE_BANDS", "DatabaseNotFound", "catalogue", "connect", "cycles_present", "grouped_by_gender",
-    "horizontal_bars", "households_over_time", "indicators", "labels", "newest_cycle", "show", "table",
+    "AGE_BANDS", "DatabaseNotFound", "catalogue", "compare_cycles", "connect", "cycles_present", "grouped_by_gender",
+    "horizontal_bars", "households_over_time", "indicators", "labels", "newest_cycle", "show", "table", "targets",
 ]

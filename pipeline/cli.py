@@ -125,7 +125,21 @@ def _job(cfg: Config, kind: str):
     from pipeline import jobs
 
     with jobs.job(cfg, kind, "cli") as handle:
+        _audit(cfg, "job", f"{jobs.KINDS.get(kind, kind)} {handle.id}")
         yield handle
+
+
+def _audit(cfg: Config, action: str, what: str) -> None:
+    """The audit log is shared with the web page: who is the face and the system account, never data."""
+    import getpass
+
+    from pipeline import audit
+
+    try:
+        who = f"cli/{getpass.getuser()}"
+    except (KeyError, OSError):
+        who = "cli/-"
+    audit.record(cfg, who, action, what)
 
 
 # --- printing ----------------------------------------------------------------------------------------
@@ -154,7 +168,15 @@ def _print_ingest(result) -> None:
 
 def _print_notices(notices: list[str]) -> None:
     for n in notices:
-        console.print(f"[yellow]Achtung:[/yellow] {n}")
+        console.print(f"[yellow]Achtung:[/yellow] {n}", soft_wrap=True)
+
+
+def _print_in_force(cfg: Config, as_of=None) -> None:
+    from pipeline import runs
+
+    stdout.print("Gültiger Stand je Tabelle:")
+    for state in runs.in_force(cfg, as_of):
+        stdout.print(f"  {state.text}", soft_wrap=True)
 
 
 def _printer(quiet: bool):
@@ -213,6 +235,7 @@ def ingest_cmd(
         handle.finish(*runs.ingest_summary(cfg, result))
         if not quiet:
             _print_ingest(result)
+            _print_in_force(cfg)
         manifest.write(cfg, cfg.outputs / "ingest", result.run_id, ingest_result=result, timings=timings)
     if result.failed and not result.loaded:
         raise typer.Exit(1)
@@ -322,6 +345,7 @@ def _run(cfg: Config, period: str, as_of, quiet: bool, kind: str) -> None:
     for note in res.indicator_result.notes():
         console.print(f"[yellow]Hinweis:[/yellow] {note}")
     if not quiet:
+        _print_in_force(cfg, as_of)
         _print_summary(res.indicator_result, res.period_dir)
 
 
@@ -366,6 +390,13 @@ def generate_cmd(
             "--snapshot-date", help="Exportdatum (Standard: Ende des letzten Zyklus + 6 Monate, höchstens heute)"
         ),
     ] = None,
+    office_forms: Annotated[
+        bool,
+        typer.Option(
+            "--office-forms",
+            help="zusätzlich die Büro-Formen (Excel/LibreOffice neu gespeichert) je in <out>/.office-forms/<Form>/",
+        ),
+    ] = False,
     config: ConfigOpt = Path("config.toml"),
     quiet: QuietOpt = False,
 ) -> None:
@@ -393,6 +424,12 @@ def generate_cmd(
         raise ConfigError(str(exc)) from None
     if not quiet:
         stdout.print(f"{len(result.files)} Dateien in {out}")
+    if office_forms:
+        from pipeline.generate import office
+
+        written = office.write_forms(out, out / ".office-forms")
+        if not quiet:
+            stdout.print(f"{len(written)} Büro-Formen in {out / '.office-forms'} (Erwartung: forms.json)")
 
 
 @app.command("demo")
@@ -447,12 +484,42 @@ def erase_cmd(
     from pipeline import runs
 
     cfg = _config(config, db=db)
-    runs.erase(cfg, person_id, note)
+    try:
+        runs.erase(cfg, person_id, note)
+    except UserError:
+        _audit(cfg, "erasure_refused", "Person-ID unbekannt")
+        raise
+    _audit(cfg, "erasure", "Löschersuchen erfasst (Person-ID nicht protokolliert)")
     stdout.print(
         f"Löschersuchen für {person_id} erfasst. Die Person ist ab sofort von Auswertungen für Analysten "
         "ausgenommen (Art. 18 DSGVO); ihre Daten werden mit Ablauf der Aufbewahrungsfrist gelöscht "
         "(Art. 17 Abs. 3 lit. b DSGVO: ESF-Nachweispflicht). Mit 'esf-pipeline retention' ausführen."
     )
+
+
+@app.command("serve")
+@_friendly
+def serve_cmd(
+    config: ConfigOpt = Path("config.toml"),
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: einen freien wählen)")] = 8765,
+    host: Annotated[str, typer.Option("--host", help="Adresse; nicht-lokal nur mit Passwort")] = "127.0.0.1",
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="Browser nicht öffnen")] = False,
+    set_password: Annotated[
+        bool, typer.Option("--set-password", help="Passwort festlegen (als Hash) und enden")
+    ] = False,
+    db: DbOpt = None,
+) -> None:
+    """Lokale Webseite starten: Lieferung, Prüfergebnis, Berichte, Kennzahlen (Anmeldelink wird ausgegeben)."""
+    from pipeline.web import auth, serve
+
+    cfg = _config(config, db=db)
+    if set_password:
+        pw = typer.prompt("Neues Passwort", hide_input=True, confirmation_prompt=True)
+        if len(pw) < 10:
+            raise ConfigError("Das Passwort braucht mindestens 10 Zeichen.")
+        stdout.print(f"Passwort-Hash gespeichert in {auth.write_password(cfg, pw)} (nur für diesen Benutzer lesbar).")
+        return
+    serve.serve(cfg, host=host, port=port, open_browser=not no_browser, say=stdout.print)
 
 
 from pipeline import cli_pull  # noqa: E402,F401 - registers pull and watch

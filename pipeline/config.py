@@ -32,6 +32,30 @@ class Paths(_Strict):
     outputs: Path = Path("outputs")
 
 
+class Target(_Strict):
+    """One result target of the grant: ``{ at_least = 65 }`` or ``{ at_most = 10 }``.
+
+    Shares are written in percent (65 = 65 %), every other unit as the figure itself (30 households, 120 days).
+    """
+
+    at_least: float | None = None
+    at_most: float | None = None
+
+    @model_validator(mode="after")
+    def _one_direction(self) -> Target:
+        if (self.at_least is None) == (self.at_most is None):
+            raise ValueError("give exactly one of at_least / at_most (e.g. { at_least = 65 })")
+        return self
+
+    @property
+    def direction(self) -> Literal["at_least", "at_most"]:
+        return "at_least" if self.at_least is not None else "at_most"
+
+    @property
+    def value(self) -> float:
+        return self.at_least if self.at_least is not None else self.at_most
+
+
 class Cycle(_Strict):
     id: str
     start: dt.date
@@ -39,11 +63,32 @@ class Cycle(_Strict):
     funding_period: FundingPeriod
     places: int = Field(gt=0)
     coach_fte: float = Field(gt=0)
+    targets: dict[str, Target] = {}  # indicator id -> target of the grant (Zuwendungsbescheid)
 
     @model_validator(mode="after")
     def _order(self) -> Cycle:
         if self.end < self.start:
             raise ValueError(f"cycle {self.id}: end {self.end} is before start {self.start}")
+        return self
+
+    @model_validator(mode="after")
+    def _known_targets(self) -> Cycle:
+        from pipeline import catalogue
+
+        for ind_id, target in self.targets.items():
+            key = f"cycle {self.id}: targets.{ind_id}"
+            try:
+                ind = catalogue.get(ind_id)
+            except KeyError:
+                msg = f"{key}: unknown indicator id (use an id of the catalogue, e.g. K01, K05, K19)"
+                raise ValueError(msg) from None
+            if self.funding_period not in ind.funding_periods:
+                raise ValueError(f"{key}: {ind_id} is not reported in the funding period {self.funding_period}")
+            if ind.unit == "share" and not (1 <= target.value <= 100 or target.value == 0):
+                raise ValueError(f"{key}: a share target is written in percent, 0 to 100 (65 means 65 %), "
+                                 f"not {target.value:g}")
+            if target.value < 0:
+                raise ValueError(f"{key}: a target cannot be negative")
         return self
 
     @property
@@ -101,6 +146,11 @@ class Indicators(_Strict):
                 raise ValueError(f"unknown help status {s!r} (use {list(lst.labels)})")
             out.append(code)
         return out
+
+
+class Validation(_Strict):
+    # a file with a larger share of quarantined rows is refused as a whole (exports.md, December 2026)
+    reject_file_share: float = Field(default=0.5, gt=0, le=1)
 
 
 class Retention(_Strict):
@@ -167,6 +217,15 @@ class Ingest(_Strict):
         return v.strip()
 
 
+class Web(_Strict):
+    """The local web page (``esf-pipeline serve``)."""
+
+    password_hash: str = ""  # scrypt hash written by ``serve --set-password``; required to bind beyond localhost
+    max_upload_mb: int = Field(default=200, ge=1)  # per request, all files together
+    max_files: int = Field(default=10, ge=1)  # per upload
+    allowed_hosts: list[str] = []  # further Host names when bound to another address
+
+
 class Config(_Strict):
     paths: Paths = Paths()
     project: Project = Project()
@@ -177,6 +236,8 @@ class Config(_Strict):
     disclosure: Disclosure = Disclosure()
     mapping: dict[str, dict[str, str]] = {}
     retention: Retention = Retention()
+    validation: Validation = Validation()
+    web: Web = Web()
     ingest: Ingest = Ingest()
 
     base_dir: Path = Path(".")

@@ -3,7 +3,8 @@
 Layers (PUDL-style names):
 
 * ``ref_labels``, ``ref_eu27``        reference data from ``pipeline/data/labels.toml``
-* ``ingest_files``                    one row per input file ever seen (hash, table, snapshot, counts, status)
+* ``ingest_files``                    one row per delivery ever seen: (table, snapshot date, content hash),
+                                      its key ``file_sha256`` (lineage), counts, status
 * ``raw_<table>``                     text as read, canonical column names, lineage, unknown extra columns
 * ``core_<table>``                    typed canonical rows with lineage and a ``quarantined`` flag
 * ``problems``                        every validation finding (rule id, severity, file, row, column, value)
@@ -35,7 +36,9 @@ CREATE TABLE IF NOT EXISTS ingest_files (
     status VARCHAR,          -- loaded | failed
     message VARCHAR,
     extra_columns VARCHAR[], -- headers not in the data model (kept in raw, reported)
-    run_id VARCHAR, ingested_at TIMESTAMP);
+    run_id VARCHAR, ingested_at TIMESTAMP,
+    content_sha256 VARCHAR,  -- SHA-256 of the bytes (archive name); file_sha256 is the delivery's key
+    rule_id VARCHAR);        -- why a failed file was refused
 CREATE TABLE IF NOT EXISTS problems (
     run_id VARCHAR, severity VARCHAR,   -- file_error | row_error | warning
     rule_id VARCHAR, table_name VARCHAR, file_name VARCHAR, file_sha256 VARCHAR,
@@ -65,8 +68,25 @@ def _table_ddl(table: model.Table) -> str:
     )
 
 
+# Columns added to ingest_files after databases were in use: (name, type, value for the existing rows)
+INGEST_FILES_ADDED = (("content_sha256", "VARCHAR", "file_sha256"), ("rule_id", "VARCHAR", "NULL"))
+
+
+def _migrate(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring an older database's ``ingest_files`` up to the current columns (issue 16: file identity)."""
+    have = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'ingest_files' "
+        "AND table_schema = current_schema()"
+    ).fetchall()}
+    for name, sql_type, fill in INGEST_FILES_ADDED:
+        if name not in have:
+            con.execute(f"ALTER TABLE ingest_files ADD COLUMN {name} {sql_type}")
+            con.execute(f"UPDATE ingest_files SET {name} = {fill}")
+
+
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(META_DDL)
+    _migrate(con)
     con.execute(GX_RESULTS_DDL)
     for t in model.tables().values():
         con.execute(_table_ddl(t))
@@ -89,6 +109,16 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
         os.chmod(path, 0o600)
     create_schema(con)
     return con
+
+
+def delivery_key(content_sha: str, table: str, snapshot: dt.date, taken: bool) -> str:
+    """The lineage key of a delivery: its content hash, or, when another delivery (another table or snapshot
+    date) already has the same bytes, a hash over table, snapshot date and content hash."""
+    if not taken:
+        return content_sha
+    import hashlib
+
+    return hashlib.sha256(f"{table}|{snapshot.isoformat()}|{content_sha}".encode()).hexdigest()
 
 
 def snapshots_in_force(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None) -> dict[str, dt.date]:

@@ -1,7 +1,8 @@
 """Ingest: pull new export files from the inbox, archive them, read, map, validate and load them.
 
 The whole ingest is one DuckDB transaction: killed half-way, the database is as before, and the
-inbox files (never moved) are still there to retry. The same file twice is loaded once (content hash).
+inbox files (never moved) are still there to retry. A delivery is (table, snapshot date, content hash): the
+same file twice is loaded once, the same bytes under another table's name or date are another delivery.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import db, load, pseudonym, read
+from pipeline import db, deliveries, load, pseudonym, read
 from pipeline.config import Config
 from pipeline.read import FileProblem
 from pipeline.validation.rules import rules as rule_catalogue
@@ -38,7 +39,7 @@ class IngestAborted(Exception):
 @dataclass
 class FileOutcome:
     file_name: str
-    sha256: str | None
+    sha256: str | None  # the delivery's key (lineage): its content hash unless those bytes came before
     table: str | None
     snapshot_date: dt.date | None
     status: str  # loaded | skipped | failed
@@ -65,6 +66,11 @@ class IngestResult:
     def loaded(self) -> list[FileOutcome]:
         return [f for f in self.files if f.status == "loaded"]
 
+
+INGEST_COLUMNS = (
+    "file_sha256, file_name, table_name, snapshot_date, archive_path, file_format, encoding, separator, rows_read, "
+    "rows_loaded, rows_quarantined, status, message, extra_columns, run_id, ingested_at, content_sha256, rule_id"
+)
 
 # files prepared ahead of the load (a small file loads faster than a large one is hashed and copied)
 LOOKAHEAD = 3
@@ -145,7 +151,7 @@ def ingest(
         outcomes: list[FileOutcome] = []
         validate = _validator()
         con.execute("BEGIN TRANSACTION")
-        known = {sha for (sha,) in con.execute("SELECT file_sha256 FROM ingest_files").fetchall()}
+        known = set(con.execute("SELECT content_sha256, table_name, snapshot_date FROM ingest_files").fetchall())
         files = inbox_files(inbox)
         newest = _newest_snapshots(files)
         with (
@@ -154,11 +160,11 @@ def ingest(
         ):
             # The next file is hashed, archived and decoded while DuckDB loads this one (issue 7: hashing,
             # copying, UTF-8 checks and XLSX conversion ran serially with both cores of the load waiting).
-            ahead = [pool.submit(_prepare, f, config.archive, Path(tmp), known) for f in files[:LOOKAHEAD]]
+            ahead = [pool.submit(_prepare, f, config, Path(tmp), known) for f in files[:LOOKAHEAD]]
             for i, path in enumerate(files):
                 prep = ahead.pop(0).result()
                 ahead += [
-                    pool.submit(_prepare, f, config.archive, Path(tmp), known)
+                    pool.submit(_prepare, f, config, Path(tmp), known)
                     for f in files[i + LOOKAHEAD : i + LOOKAHEAD + 1]
                 ]
                 if progress:
@@ -201,7 +207,7 @@ class _Prepared:
     parses: bool | None = None  # load.parses_cleanly of the decoded file
 
 
-def _prepare(path: Path, archive: Path, workdir: Path, known: set[str]) -> _Prepared:
+def _prepare(path: Path, config: Config, workdir: Path, known: set[tuple]) -> _Prepared:
     prep = _Prepared(path)
     if path.is_symlink() or not path.is_file():
         return prep
@@ -211,11 +217,11 @@ def _prepare(path: Path, archive: Path, workdir: Path, known: set[str]) -> _Prep
         prep.problem = p
         return prep
     prep.sha = file_sha256(path)
-    if prep.sha in known:  # read before: nothing more to do (the inbox keeps old exports)
-        return prep
-    prep.archived = archive_copy(path, prep.sha, archive)
+    if (prep.sha, prep.export.table.name, prep.export.snapshot_date) in known:
+        return prep  # this delivery was read before: nothing more to do (the inbox keeps old exports)
+    prep.archived = archive_copy(path, prep.sha, config.archive)
     try:
-        prep.decoded = read.decode(prep.export, workdir)
+        prep.decoded = read.decode(prep.export, workdir, config.mapping.get(prep.export.table.name))
     except FileProblem as p:
         prep.decode_problem = p
         return prep
@@ -251,7 +257,10 @@ def _ingest_one(
         return FileOutcome(name, None, None, None, "failed", rule_id=p.rule_id, message=p.message)
     export, sha = prep.export, prep.sha
     table = export.table.name
-    seen = con.execute("SELECT status FROM ingest_files WHERE file_sha256 = ?", [sha]).fetchone()
+    seen = con.execute(
+        "SELECT status FROM ingest_files WHERE content_sha256 = ? AND table_name = ? AND snapshot_date = ?",
+        [sha, table, export.snapshot_date],
+    ).fetchone()
     if seen:
         return FileOutcome(
             name,
@@ -262,6 +271,9 @@ def _ingest_one(
             message="bereits eingelesen" if seen[0] == "loaded" else "bereits als fehlerhaft gemeldet",
         )
     archived = prep.archived or archive_copy(path, sha, config.archive)
+    content_sha = sha
+    taken = con.execute("SELECT count(*) FROM ingest_files WHERE file_sha256 = ?", [sha]).fetchone()[0] > 0
+    sha = db.delivery_key(content_sha, table, export.snapshot_date, taken)
     outcome = FileOutcome(name, sha, table, export.snapshot_date, "failed")
     decoded = None
     try:
@@ -277,7 +289,7 @@ def _ingest_one(
             )
         if prep.decode_problem:
             raise prep.decode_problem
-        decoded = prep.decoded or read.decode(export, workdir)
+        decoded = prep.decoded or read.decode(export, workdir, config.mapping.get(table))
         parses = prep.parses if prep.decoded else None
         try:
             loaded = load.load_file(con, export, decoded, sha, config.mapping.get(table), workdir, parses)
@@ -289,12 +301,14 @@ def _ingest_one(
             ) from None
         outcome.rows_read = loaded.rows_read
         outcome.extra_columns = loaded.extra_columns
+        if decoded.sheet:  # a cover sheet came first: say which sheet was read
+            outcome.message = rule_catalogue()["W03"].message.format(file_name=name, sheet=decoded.sheet)
     except FileProblem as p:
         load.discard_file(con, table, sha)
         outcome.rule_id, outcome.message = p.rule_id, p.message
         _record_problem(con, run_id, "file_error", p.rule_id, table, name, sha, None, p.column, None, p.message)
     con.execute(
-        "INSERT INTO ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO ingest_files ({INGEST_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             sha,
             name,
@@ -312,6 +326,8 @@ def _ingest_one(
             outcome.extra_columns,
             run_id,
             dt.datetime.now(),
+            content_sha,
+            outcome.rule_id,
         ],
     )
     if outcome.rule_id:
@@ -331,6 +347,8 @@ def _ingest_one(
             None,
             f"Unbekannte Spalte '{header}' wird nur in der Rohdatenschicht aufbewahrt.",
         )
+    if decoded.sheet:
+        _record_problem(con, run_id, "warning", "W03", table, name, sha, None, None, None, outcome.message)
     for col in loaded.missing_optional:
         _record_problem(
             con,
@@ -384,5 +402,7 @@ def _ingest_one(
     outcome.rows_loaded, outcome.rows_quarantined = con.execute(
         "SELECT rows_loaded, rows_quarantined FROM ingest_files WHERE file_sha256 = ?", [sha]
     ).fetchone()
+    if deliveries.refuse_if_mostly_bad(con, config, outcome, run_id):
+        return outcome
     outcome.vanished = load.record_vanished(con, export.table, export.snapshot_date, sha)
     return outcome

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from pipeline import forms, model
 from pipeline import map as mapping
-from pipeline import model
 from pipeline.read import DecodedFile, ExportFile, FileProblem
 
 
@@ -117,9 +117,37 @@ def load_file(
             raise FileProblem(
                 "F01", "Datei kann nicht als CSV gelesen werden (Trennzeichen/Anführungszeichen)"
             ) from None
+    n -= drop_blank_rows(con, export.table, sha)
+    forms.serial_date_problem(con, export.table, hmap.positions, sha, export.path.name)
     mapping.build_label_map(con, export.table, sha)
     con.execute(mapping.typed_insert(export.table), {"sha": sha})
-    return Loaded(n, list(hmap.extra), hmap.missing_optional, decoded.malformed_rows)
+    return Loaded(n, _reported_extra(con, export.table, hmap, sha), hmap.missing_optional, decoded.malformed_rows)
+
+
+def drop_blank_rows(con: duckdb.DuckDBPyConnection, table: model.Table, sha: str) -> int:
+    """Delete raw rows of a line that held only separators (``;;;;``, Excel writes them after a table)."""
+    cols = [n for n, _ in table.stored_columns]
+    empty = " AND ".join(f"nullif(trim({c}), '') IS NULL" for c in cols)
+    extra = "(extra_columns IS NULL OR list_bool_and(list_transform(map_values(extra_columns), "
+    extra += "lambda v: nullif(trim(v), '') IS NULL)))"
+    before = con.execute(f"SELECT count(*) FROM raw_{table.name} WHERE file_sha256 = ?", [sha]).fetchone()[0]
+    con.execute(f"DELETE FROM raw_{table.name} WHERE file_sha256 = ? AND {empty} AND {extra}", [sha])
+    return before - con.execute(f"SELECT count(*) FROM raw_{table.name} WHERE file_sha256 = ?", [sha]).fetchone()[0]
+
+
+def _reported_extra(con: duckdb.DuckDBPyConnection, table: model.Table, hmap: mapping.HeaderMap, sha: str) -> list:
+    """Unknown headers to report (W01): an empty trailing header cell only when its column holds a value."""
+    out = []
+    for header in hmap.extra:
+        if header in hmap.unnamed:
+            filled = con.execute(
+                f"SELECT count(*) FROM raw_{table.name} WHERE file_sha256 = ? AND extra_columns[?] <> ''",
+                [sha, header],
+            ).fetchone()[0]
+            if not filled:
+                continue
+        out.append(header)
+    return out
 
 
 def discard_file(con: duckdb.DuckDBPyConnection, table: str, sha: str) -> None:

@@ -8,7 +8,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-from pipeline import db, files
+from pipeline import db, deliveries, files
 from pipeline.config import Config
 from pipeline.ingest import file_sha256
 
@@ -35,9 +35,11 @@ def _inputs(cfg: Config, as_of: dt.date | None) -> tuple[list[dict], dict]:
     con = db.connect(cfg.database, read_only=True)
     try:
         snaps = db.snapshots_in_force(con, as_of)
+        states = deliveries.as_json(deliveries.table_states(con, as_of))
         rows = con.execute(
-            """SELECT file_name, file_sha256, table_name, snapshot_date, rows_read, rows_loaded, rows_quarantined,
-                      status FROM ingest_files ORDER BY table_name, snapshot_date, file_name"""
+            """SELECT file_name, coalesce(content_sha256, file_sha256), table_name, snapshot_date, rows_read,
+                      rows_loaded, rows_quarantined,
+                      status, rule_id FROM ingest_files ORDER BY table_name, snapshot_date, file_name"""
         ).fetchall()
         summary = dict(con.execute("SELECT severity, count(*) FROM problems GROUP BY ALL").fetchall())
     finally:
@@ -53,10 +55,15 @@ def _inputs(cfg: Config, as_of: dt.date | None) -> tuple[list[dict], dict]:
             "rows_quarantined": r[6],
             "status": r[7],
             "in_force": snaps.get(r[2]) == r[3] and r[7] == "loaded",
+            "rule_id": r[8],
         }
         for r in rows
     ]
-    return inputs, {"problems_by_severity": summary, "snapshots_in_force": {k: v.isoformat() for k, v in snaps.items()}}
+    return inputs, {
+        "problems_by_severity": summary,
+        "snapshots_in_force": {k: v.isoformat() for k, v in snaps.items()},
+        "in_force": states,  # per table: snapshot in force, file, newer refused deliveries and why
+    }
 
 
 def write(

@@ -20,6 +20,15 @@ class HeaderMap:
     positions: dict[str, int]  # canonical column name -> position in the file
     extra: dict[str, int]  # unknown header -> position (kept in raw, reported)
     missing_optional: list[model.Column] = field(default_factory=list)
+    unnamed: set[str] = field(default_factory=set)  # extra headers of empty trailing header cells
+
+
+def _trailing_empty(headers: list[str]) -> int:
+    """Position after the last non-empty header: empty cells behind it are not columns (exports.md)."""
+    n = len(headers)
+    while n and not headers[n - 1].strip():
+        n -= 1
+    return n
 
 
 def map_headers(table: model.Table, headers: list[str], remap: dict[str, str] | None = None) -> HeaderMap:
@@ -29,6 +38,7 @@ def map_headers(table: model.Table, headers: list[str], remap: dict[str, str] | 
     positions: dict[str, int] = {}
     extra: dict[str, int] = {}
     seen: dict[str, int] = {}
+    named = _trailing_empty(headers)
     for i, header in enumerate(headers):
         key = model.normalise(header)
         if not key:
@@ -51,7 +61,8 @@ def map_headers(table: model.Table, headers: list[str], remap: dict[str, str] | 
             f"Pflichtspalte fehlt: {names}. Bitte den Export mit allen Spalten wiederholen.",
             column=required[0].name,
         )
-    return HeaderMap(positions, extra, missing)
+    unnamed = {f"Spalte {i + 1}" for i in range(named, len(headers))}
+    return HeaderMap(positions, extra, missing, unnamed)
 
 
 def _sql_str(s: str) -> str:

@@ -51,6 +51,7 @@ class DecodedFile:
     separator: str
     headers: list[str]
     malformed_rows: list[int] = field(default_factory=list)  # spreadsheet row numbers with a wrong field count
+    sheet: str | None = None  # XLSX: the worksheet read, when it is not the first one (a cover sheet before it)
 
 
 def recognise(path: Path) -> ExportFile:
@@ -103,16 +104,21 @@ def detect_encoding(path: Path) -> str:
     return "cp1252"
 
 
-def _first_line(path: Path, encoding: str) -> str:
+def _lines(path: Path, encoding: str, n: int) -> list[str]:
+    out = []
     with path.open("r", encoding=encoding, newline="") as fh:
-        return fh.readline(1 << 20)
+        while len(out) < n and (line := fh.readline(1 << 20)):
+            out.append(line)
+    return out
 
 
-def _has_data_row(path: Path, encoding: str) -> bool:
+def _has_data_row(path: Path, encoding: str, skip: int, sep: str) -> bool:
+    """A line after the header holding more than separators and white space (``;;;;`` is a blank line)."""
     with path.open("r", encoding=encoding, newline="") as fh:
-        fh.readline(1 << 20)
+        for _ in range(skip + 1):
+            fh.readline(1 << 20)
         while line := fh.readline(1 << 20):
-            if line.strip():
+            if line.strip().replace(sep, "").strip():
                 return True
     return False
 
@@ -128,28 +134,53 @@ def _parse_header(line: str, sep: str) -> list[str]:
     return [h.strip().lstrip("\ufeff") for h in row]
 
 
-def decode_csv(path: Path, workdir: Path) -> DecodedFile:
+def _transcode(path: Path, encoding: str, out: Path, skip_lines: int) -> None:
+    """Stream ``path`` into a UTF-8 file, without its first ``skip_lines`` lines (Excel's ``sep=`` line)."""
+    try:
+        with path.open("r", encoding=encoding, newline="") as src, out.open("w", encoding="utf-8", newline="") as dst:
+            for _ in range(skip_lines):
+                src.readline()
+            while chunk := src.read(CHUNK):
+                dst.write(chunk)
+    except UnicodeDecodeError:
+        raise FileProblem("F02", "Datei beginnt als UTF-16 (Unicode-Text), enthält aber ungültige Zeichen") from None
+
+
+def decode_csv(
+    path: Path, workdir: Path, table: model.Table | None = None, remap: dict[str, str] | None = None
+) -> DecodedFile:
+    """Decode a text export into a UTF-8 CSV with the header in line 1 (office forms: :mod:`pipeline.forms`)."""
+    from pipeline import forms
+
     if path.stat().st_size == 0:
         raise FileProblem("F03", "Datei ist leer")
-    encoding = detect_encoding(path)
-    first = _first_line(path, encoding)
-    if not first.strip():
+    source, label = path, None
+    if forms.sniff(path, "csv") == "utf-16":  # Excel "Unicode-Text": UTF-16 with BOM, tab-separated
+        source, label = workdir / (path.stem + ".utf16.csv"), "utf-16"
+        _transcode(path, "utf-16", source, 0)
+    encoding = detect_encoding(source)
+    forms.check_mac_text(source, encoding)
+    head = _lines(source, encoding, forms.TITLE_SCAN_LINES + 1)
+    hint = forms.sep_hint(head[0]) if head else None
+    skip = 1 if hint else 0
+    head = head[skip:]
+    if table is not None:
+        forms.check_title_lines(head, table, remap, path.name)
+    if not head or not head[0].strip():
         raise FileProblem("F03", "Keine Kopfzeile gefunden")
-    sep = detect_separator(first)
-    headers = _parse_header(first, sep)
+    sep = hint or detect_separator(head[0])
+    headers = _parse_header(head[0], sep)
     if len(headers) > MAX_COLUMNS:
         raise FileProblem("F08", f"Zu viele Spalten ({len(headers)}); erwartet höchstens {MAX_COLUMNS}")
-    if not _has_data_row(path, encoding):
+    if not _has_data_row(source, encoding, skip, sep):
         raise FileProblem(
             "F03", "Datei enthält nur die Kopfzeile, keine Datenzeilen; der bisherige Stand bleibt gültig"
         )
-    if encoding == "cp1252":
+    if encoding == "cp1252" or skip:
         out = workdir / (path.stem + ".utf8.csv")
-        with path.open("r", encoding="cp1252", newline="") as src, out.open("w", encoding="utf-8", newline="") as dst:
-            while chunk := src.read(CHUNK):
-                dst.write(chunk)
-        return DecodedFile(out, encoding, sep, headers)
-    return DecodedFile(path, encoding, sep, headers)
+        _transcode(source, encoding, out, skip)
+        return DecodedFile(out, label or encoding, sep, headers)
+    return DecodedFile(source, label or encoding, sep, headers)
 
 
 def normalise_records(decoded: DecodedFile, workdir: Path) -> DecodedFile:
@@ -171,21 +202,56 @@ def normalise_records(decoded: DecodedFile, workdir: Path) -> DecodedFile:
             if not row:
                 continue
             if len(row) != width:
-                malformed.append(i)
+                if any(f.strip() for f in row):  # a line of separators only is a blank line, not malformed
+                    malformed.append(i)
                 row = (row + [""] * width)[:width]
             writer.writerow(row)
     return DecodedFile(out, decoded.encoding, ";", decoded.headers, malformed)
 
 
-def decode_xlsx(path: Path, workdir: Path, sheet: str | None = None) -> DecodedFile:
-    """``sheet`` (default: the first worksheet), header in row 1, as a UTF-8 CSV (see read_xlsx)."""
+def _table_sheet(book, names: list[str], path: Path, table: model.Table | None, remap: dict[str, str] | None) -> str:
+    """The worksheet holding the table: the one whose first row has the required headers (a cover or notes
+    sheet may come first; several candidates: F13). None fits: a title row above the header is F09, else the
+    first sheet (which then fails on its missing columns). Engine-independent: ``book`` is a read_xlsx.XlsxBook."""
+    from pipeline import forms
+
+    if table is None:
+        return names[0]
+    firsts = [(name, book.first_row(name)) for name in names]
+    index = forms.choose_sheet(firsts, table, remap, path.name)
+    if not forms.holds_required_headers(firsts[index][1], table, remap):
+        for name in names:
+            rows = book.rows(name)
+            head = [next(rows, []) for _ in range(forms.TITLE_SCAN_LINES)]
+            forms.check_title_rows(head, table, remap, path.name)
+    return names[index]
+
+
+def decode_xlsx(
+    path: Path, workdir: Path, table: model.Table | None = None, remap: dict[str, str] | None = None
+) -> DecodedFile:
+    """The table's worksheet (:func:`_table_sheet`), header in row 1, as a UTF-8 CSV (see read_xlsx)."""
     from pipeline import read_xlsx
 
-    return read_xlsx.decode_xlsx(path, workdir, sheet)
+    with read_xlsx.XlsxBook(path, workdir) as book:
+        names = book.sheet_names()
+        if not names:
+            raise FileProblem("F03", "Keine Kopfzeile im ersten Tabellenblatt")
+        sheet = _table_sheet(book, names, path, table, remap)
+        decoded = read_xlsx.write_csv(book, sheet, workdir / (path.stem + ".xlsx.csv"))
+    decoded.sheet = sheet if sheet != names[0] else None
+    return decoded
 
 
-def decode(export: ExportFile, workdir: Path) -> DecodedFile:
-    decoded = decode_xlsx(export.path, workdir) if export.file_format == "xlsx" else decode_csv(export.path, workdir)
+def decode(export: ExportFile, workdir: Path, remap: dict[str, str] | None = None) -> DecodedFile:
+    """``remap``: the table's ``[mapping]`` of the config (to find the header row or sheet)."""
+    from pipeline import forms
+
+    if export.file_format == "xlsx":
+        forms.sniff(export.path, "xlsx")
+        decoded = decode_xlsx(export.path, workdir, export.table, remap)
+    else:
+        decoded = decode_csv(export.path, workdir, export.table, remap)
     if len(decoded.headers) > MAX_COLUMNS:
         raise FileProblem("F08", f"Zu viele Spalten ({len(decoded.headers)}); erwartet höchstens {MAX_COLUMNS}")
     return decoded

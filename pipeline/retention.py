@@ -118,7 +118,11 @@ def purge(
             left = con.execute(f"SELECT count(*) FROM raw_{table} WHERE file_sha256 = ?", [sha]).fetchone()[0]
             if left == 0 and expired:
                 con.execute("UPDATE ingest_files SET status = 'purged' WHERE file_sha256 = ?", [sha])
-                if not dry_run and path and Path(path).exists():
+                # one archive copy per content: another delivery of the same bytes may still need it
+                shared = con.execute(
+                    "SELECT count(*) FROM ingest_files WHERE archive_path = ? AND status = 'loaded'", [path]
+                ).fetchone()[0]
+                if not dry_run and not shared and path and Path(path).exists():
                     Path(path).unlink()
                 report.archive_files_deleted += 1
         con.execute("ROLLBACK" if dry_run else "COMMIT")

@@ -153,32 +153,41 @@ def audience_outputs(cfg: Config, period, as_of: dt.date | None, audience: str):
     return result, [csv_path, *reports(cfg, result, audience, None, timings)], timings
 
 
-def stale_notices(cfg: Config, ing, as_of: dt.date | None) -> list[str]:
-    """Which tables stay on an older snapshot, as sentences; UserError when households or persons have none."""
-    from pipeline import db, model
-    from pipeline.indicators import MissingSnapshot, require_snapshots
+def in_force(cfg: Config, as_of: dt.date | None = None) -> list:
+    """Per table the snapshot in force and why (:class:`pipeline.deliveries.TableState`; ``.text`` a sentence)."""
+    from pipeline import db, deliveries
 
     con = db.connect(cfg.database, read_only=True)
     try:
-        snaps = db.snapshots_in_force(con, as_of)
-        if as_of is not None:
-            require_snapshots(con, as_of)  # names the table and its earliest snapshot date
-    except MissingSnapshot as exc:
-        raise UserError(str(exc)) from None
+        return deliveries.table_states(con, as_of)
     finally:
         con.close()
-    notices = []
-    for f in ing.failed if ing is not None else []:
-        if f.table:
-            label = model.tables()[f.table].label
-            kept = snaps.get(f.table)
-            state = f"bisheriger Stand vom {kept:%d.%m.%Y} bleibt gültig" if kept else "keine gültige Lieferung"
-            notices.append(f"{label}: {f.file_name} nicht geladen ({f.message}); {state}.")
+
+
+def stale_notices(cfg: Config, ing, as_of: dt.date | None) -> list[str]:
+    """Tables kept on an older snapshot (or on none) because a newer delivery was refused, as sentences
+    ("Haushalte: Stand 31.01.2026 bleibt gültig, weil … abgewiesen wurde (82 % der Zeilen fehlerhaft)");
+    UserError when households or persons have no snapshot in force."""
+    from pipeline import db, model
+    from pipeline.indicators import MissingSnapshot, require_snapshots
+
+    if as_of is not None:
+        con = db.connect(cfg.database, read_only=True)
+        try:
+            require_snapshots(con, as_of)  # names the table and its earliest snapshot date
+        except MissingSnapshot as exc:
+            raise UserError(str(exc)) from None
+        finally:
+            con.close()
+    states = in_force(cfg, as_of)
+    snaps = {s.table: s.snapshot_date for s in states if s.snapshot_date}
+    notices = [f"{s.text}." for s in states if s.refused]
     missing = [model.tables()[t].label for t in ("households", "persons") if t not in snaps]
     if missing:
         raise UserError(
             f"Keine gültige Lieferung für {', '.join(missing)}: ohne sie kann kein Bericht erstellt werden. "
             "Bitte die Exportdateien in den Eingangsordner legen und erneut starten."
+            + "".join(f"\n  {n}" for n in notices)
         )
     return notices
 

@@ -38,6 +38,7 @@ PRELOAD = (
     "pipeline.reports.pdf",
     "pipeline.reports.esf_submission",
     "pipeline.reports.project_workbook",
+    "pipeline.reports.word",
 )
 
 

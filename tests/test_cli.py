@@ -65,6 +65,5 @@ def test_broken_newer_file_keeps_last_good_snapshot_and_says_so(base):
     (cfg.inbox / "haushalte_20260731.csv").write_bytes(b"\x00\x01garbage")
     proc = cli("run", "--period", "2025", "--quiet", "--config", str(base / "config.toml"))
     assert proc.returncode == 0, proc.stderr
-    assert "haushalte_20260731.csv nicht geladen" in proc.stderr
-    assert "bisheriger Stand vom 30.06.2026 bleibt gültig" in proc.stderr
+    assert "Haushalte: Stand 30.06.2026 bleibt gültig, weil haushalte_20260731.csv abgewiesen wurde" in proc.stderr
     assert (cfg.outputs / "2025" / "project_report.pdf").is_file()

@@ -138,7 +138,10 @@ def test_public_project_report_is_key_figures_only(tmp_path, config, result, tmp
     wb = openpyxl.load_workbook(write_project_workbook(ReportContext.build(config, result, "oeffentlich"), con,
                                                        tmp_path))
     con.close()
-    assert wb.sheetnames == ["Deckblatt", "Kennzahlen", "Definitionen"]
+    assert wb.sheetnames == ["Deckblatt", "Kennzahlen", "Ziele", "Projektjahre", "Definitionen"]
+    goals = cells_by_id(wb["Ziele"])  # K01 3 of 30: a count above the threshold; K05 2 of 3: hidden
+    assert goals["K01"]["Ergebnis"] == 3 and goals["K05"]["Ergebnis"] == "*" and goals["K05"]["Bewertung"] == \
+        "nicht ausgewiesen"
     k = cells_by_id(wb["Kennzahlen"])
     assert "K18" not in k and "K08" not in k
     assert k["K01"]["Wert"] == 3

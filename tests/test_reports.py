@@ -270,8 +270,22 @@ def test_esf_2014_2020_leads_with_k02_and_has_no_divers_column(tmp_path, config,
 def test_project_workbook_figures_and_sheets(tmp_path, config, result, con):
     ctx = ReportContext.build(config, result, "foerdergeber")
     wb = openpyxl.load_workbook(write_project_workbook(ctx, con, tmp_path))
-    assert wb.sheetnames == ["Deckblatt", "Indikatoren", "Aufschlüsselungen", "Zeitreihe", "Definitionen",
-                             "Datenqualität", "Prüfregeln"]
+    assert wb.sheetnames == ["Deckblatt", "Indikatoren", "Aufschlüsselungen", "Zeitreihe", "Ziele", "Projektjahre",
+                             "Definitionen", "Datenqualität", "Prüfregeln"]
+    # targets of cycle 2024 (config): K01 3 of ≥ 30 missed by 27; K05 2/3 against ≥ 85 %; K19 not in this table
+    goals = {r["Kennung"]: r for r in sheet_rows(wb["Ziele"])}
+    assert list(goals) == ["K01", "K05"]
+    assert (goals["K01"]["Ziel"], goals["K01"]["Ergebnis"], goals["K01"]["Bewertung"]) == (30, 3, "nicht erreicht")
+    assert goals["K01"]["Abweichung (Anteile: Prozentpunkte)"] == -27
+    assert goals["K05"]["Ziel"] == 0.85 and goals["K05"]["Ergebnis"] == pytest.approx(2 / 3)
+    assert goals["K05"]["Abweichung (Anteile: Prozentpunkte)"] == pytest.approx((2 / 3 - 0.85) * 100)
+    # cycles: 2019 (H9, ended, no participant: final) and 2024 (H2 still active: running, reuses the result)
+    cyc = {r["Projektjahr"]: r for r in sheet_rows(wb["Projektjahre"])}
+    assert list(cyc) == ["2019", "2024"]
+    assert cyc["2019"]["Status"] == "abgeschlossen" and cyc["2024"]["Status"] == "laufend (vorläufig)"
+    assert cyc["2019"]["K01 Unterstützte Bedarfsgemeinschaften (Anzahl)"] == 1
+    assert cyc["2024"]["K01 Unterstützte Bedarfsgemeinschaften (Anzahl)"] == 3
+    assert cyc["2024"]["K05 Anteil BG mit eingeleiteter Hilfe (Anteil)"] == pytest.approx(2 / 3)
     ind = cells_by_id(wb["Indikatoren"])
     assert "K18" not in ind  # internal only
     assert ind["K01"]["Wert"] == 3 and ind["K01"]["Zähler"] == 3 and ind["K01"]["Nenner"] is None
@@ -372,9 +386,10 @@ def test_failed_save_keeps_the_good_file(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["r.xlsx"]  # no temp file left behind
 
 
-def test_render_reports_writes_three_files(tmp_path, config, result, con):
+def test_render_reports_writes_the_files_of_the_set(tmp_path, config, result, con):
     out = render_reports(con, config, result, "foerdergeber", tmp_path / "2024")
-    assert [p.name for p in out] == ["esf_submission.xlsx", "project_report.xlsx", "project_report.pdf"]
+    assert [p.name for p in out] == ["esf_submission.xlsx", "project_report.xlsx", "project_report.pdf",
+                                     "sachbericht.docx"]
     assert all(p.stat().st_size > 1000 for p in out)
     assert sorted(p.name for p in (tmp_path / "2024").iterdir()) == sorted(p.name for p in out)
     with pytest.raises(ValueError):

@@ -1,10 +1,16 @@
-"""Matplotlib charts as SVG strings (for the PDF and for notebooks). No global pyplot state."""
+"""Matplotlib charts as SVG strings (for the PDF and for notebooks) and PNG (for Word). No global pyplot state.
+
+The report writers use :class:`Chart`: one figure drawn once per report set, written as SVG (with its alternative
+text as ``<title>``, which WeasyPrint tags as the figure's Alt) and as PNG for the Word draft.
+"""
 
 from __future__ import annotations
 
 import io
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from xml.sax.saxutils import escape
 
 import matplotlib
 
@@ -19,7 +25,35 @@ matplotlib.rcParams["svg.hashsalt"] = "esf-pipeline"  # stable ids: same data ‚á
 COLOURS = ["#1F4E79", "#C55A11", "#548235", "#7F6000", "#7030A0", "#2E75B6", "#A5A5A5"]
 
 
-def _svg(fig: Figure, prefix: str) -> str:
+@dataclass
+class Chart:
+    """One drawn figure with its alternative text; SVG and PNG are rendered on first use and kept."""
+
+    name: str
+    figure: Figure
+    alt: str
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def svg(self) -> str:
+        if "svg" not in self._cache:
+            self._cache["svg"] = _svg(self.figure, self.name, self.alt)
+        return self._cache["svg"]
+
+    def png(self, dpi: int = 120) -> bytes:
+        if "png" not in self._cache:
+            buf = io.BytesIO()
+            self.figure.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+            self._cache["png"] = buf.getvalue()
+        return self._cache["png"]
+
+    @property
+    def aspect(self) -> float:
+        """height / width of the drawn figure (Word sizes the picture by width)."""
+        w, h = self.figure.get_size_inches()
+        return h / w
+
+
+def _svg(fig: Figure, prefix: str, title: str = "") -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     svg = buf.getvalue()
@@ -30,6 +64,8 @@ def _svg(fig: Figure, prefix: str) -> str:
     # ids are unique per SVG only; several charts in one HTML page need a prefix each
     body = re.sub(r'id="([^"]+)"', rf'id="{prefix}-\1"', body)
     body = body.replace("url(#", f"url(#{prefix}-").replace('href="#', f'href="#{prefix}-')
+    if title:  # the accessible name of the chart: tagged PDF readers announce it as the figure's Alt text
+        body = f"<title>{escape(title)}</title>" + body
     return head + sep + tag + gt + body
 
 
@@ -45,6 +81,11 @@ def _figure(width: float = 7.0, height: float = 3.0) -> tuple[Figure, object]:
 def households_over_time(months: Sequence[str], active: Sequence[float], entries: Sequence[float],
                          exits: Sequence[float]) -> str:
     """Active households per month (line) with entries and exits (bars)."""
+    return _svg(households_figure(months, active, entries, exits), "households")
+
+
+def households_figure(months: Sequence[str], active: Sequence[float], entries: Sequence[float],
+                      exits: Sequence[float]) -> Figure:
     fig, ax = _figure()
     x = range(len(months))
     ax.bar([i - 0.2 for i in x], entries, width=0.4, color=COLOURS[2], label="Eintritte")
@@ -55,12 +96,16 @@ def households_over_time(months: Sequence[str], active: Sequence[float], entries
     ax.set_ylabel("Bedarfsgemeinschaften")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(frameon=False, fontsize=8, ncols=3, loc="lower left", bbox_to_anchor=(0, 1.0))
-    return _svg(fig, "households")
+    return fig
 
 
 def horizontal_bars(labels: Sequence[str], values: Sequence[float], xlabel: str, percent: bool = False,
                     name: str = "bars") -> str:
     """One bar per category (help groups, destinations upon leaving)."""
+    return _svg(bars_figure(labels, values, xlabel, percent), name)
+
+
+def bars_figure(labels: Sequence[str], values: Sequence[float], xlabel: str, percent: bool = False) -> Figure:
     fig, ax = _figure(7.0, 0.35 * max(len(labels), 3) + 0.8)
     ax.grid(axis="y", visible=False)
     ax.grid(axis="x", color="#DDDDDD", linewidth=0.6)
@@ -75,11 +120,15 @@ def horizontal_bars(labels: Sequence[str], values: Sequence[float], xlabel: str,
     for yi, v in zip(y, vals, strict=True):
         ax.text(v + top * 0.01, yi, f"{v:.0%}" if percent else f"{v:g}", va="center", fontsize=8)
     ax.set_xlim(0, top * 1.12)
-    return _svg(fig, name)
+    return fig
 
 
 def grouped_by_gender(labels: Sequence[str], series: dict[str, Sequence[float]], name: str = "gender") -> str:
     """ESF indicators by gender: one group per indicator, one bar per gender."""
+    return _svg(gender_figure(labels, series), "gender")
+
+
+def gender_figure(labels: Sequence[str], series: dict[str, Sequence[float]]) -> Figure:
     fig, ax = _figure(7.0, 3.2)
     n = max(len(series), 1)
     width = 0.8 / n
@@ -91,4 +140,43 @@ def grouped_by_gender(labels: Sequence[str], series: dict[str, Sequence[float]],
     ax.set_ylabel("Teilnehmende")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(frameon=False, fontsize=8, ncols=n, loc="lower left", bbox_to_anchor=(0, 1.0))
-    return _svg(fig, name)
+    return fig
+
+
+def cycles_figure(cycles: Sequence[str], provisional: Sequence[bool], counts: dict[str, Sequence[float | None]],
+                  shares: dict[str, Sequence[float | None]], period_break: int | None = None) -> Figure:
+    """Cycles side by side: counts (left) and shares in percent (right); provisional cycles hatched and pale.
+
+    ``period_break``: index of the first cycle of the later funding period (a dashed line before it).
+    """
+    fig = Figure(figsize=(7.0, 3.0))
+    axes = fig.subplots(1, 2)
+    labels = [f"{c}\n(vorl√§ufig)" if p else c for c, p in zip(cycles, provisional, strict=True)]
+    for ax, series, percent in ((axes[0], counts, False), (axes[1], shares, True)):
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.grid(axis="y", color="#DDDDDD", linewidth=0.6)
+        ax.set_axisbelow(True)
+        n = max(len(series), 1)
+        width = 0.8 / n
+        x = range(len(cycles))
+        for k, (name, vals) in enumerate(series.items()):
+            xs = [i - 0.4 + width * (k + 0.5) for i in x]
+            ys = [(v or 0) * (100 if percent else 1) for v in vals]
+            bars = ax.bar(xs, ys, width=width, color=COLOURS[k % len(COLOURS)], label=name)
+            for bar, p in zip(bars, provisional, strict=True):
+                if p:  # provisional cohort: not to be read as a final result
+                    bar.set_alpha(0.45)
+                    bar.set_hatch("///")
+        ax.set_xticks(list(x), labels, fontsize=7)
+        if period_break:
+            ax.axvline(period_break - 0.5, color="#888888", linestyle="--", linewidth=0.8)
+        if percent:
+            ax.set_ylim(0, 100)
+            ax.set_ylabel("Prozent", fontsize=8)
+        else:
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set_ylabel("Anzahl", fontsize=8)
+        ax.tick_params(axis="y", labelsize=7)
+        ax.legend(frameon=False, fontsize=7, ncols=1, loc="lower left", bbox_to_anchor=(0, 1.0))
+    fig.subplots_adjust(wspace=0.3)
+    return fig

@@ -7,10 +7,7 @@ from dataclasses import dataclass, field
 
 from pipeline.reports.disclosure import AUDIENCE_LABELS, Rules
 from pipeline.reports.figures import FUNDING_NOTES, FUNDING_PERIOD_LABELS, Lookup, catalogue
-
-
-def de_date(d: dt.date | None) -> str:
-    return d.strftime("%d.%m.%Y") if d else "–"
+from pipeline.reports.german import de_date
 
 
 @dataclass
@@ -21,6 +18,8 @@ class ReportContext:
     rules: Rules
     lk: Lookup
     created: dt.date = field(default_factory=dt.date.today)
+    # figures and charts several writers of this set show, computed once (pipeline.reports.shared)
+    cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, config, result, audience: str) -> ReportContext:

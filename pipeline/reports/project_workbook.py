@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.reports import timeseries, xlsx
+from pipeline.reports import shared, timeseries, xlsx
 from pipeline.reports.context import ReportContext, definitions, settings_notes
 from pipeline.reports.figures import (
     DIMENSION_LABELS,
@@ -62,6 +62,8 @@ def write_project_workbook(ctx: ReportContext, con, out_dir: Path) -> Path:
         if ctx.show_coach:
             xlsx.add_table_sheet(wb, coach_sheet(ctx, con), name)
         ids = [r.id for r in rows]
+    xlsx.add_table_sheet(wb, targets_sheet(ctx), name)
+    xlsx.add_table_sheet(wb, cycles_sheet(ctx, con), name)
     xlsx.add_table_sheet(wb, xlsx.SheetTable(
         "Definitionen", "Definitionen der Indikatoren",
         [xlsx.Column("Kennung", 10), xlsx.Column("Indikator", 40, wrap=True), xlsx.Column("Einheit", 11),
@@ -71,6 +73,50 @@ def write_project_workbook(ctx: ReportContext, con, out_dir: Path) -> Path:
         for table in data_quality_sheets(ctx, con):
             xlsx.add_table_sheet(wb, table, name)
     return xlsx.atomic_save(wb, out_dir / FILE_NAME)
+
+
+def targets_sheet(ctx: ReportContext) -> xlsx.SheetTable:
+    """Targets of the grant against the results: shares as fractions (percent format), differences in points."""
+    cols = [xlsx.Column("Kennung", 10), xlsx.Column("Indikator", 40, wrap=True), xlsx.Column("Richtung", 12),
+            xlsx.Column("Ziel", 11), xlsx.Column("Ergebnis", 11),
+            xlsx.Column("Abweichung (Anteile: Prozentpunkte)", 16, xlsx.FMT_DECIMAL),
+            xlsx.Column("Bewertung", 20), xlsx.Column("Hinweis", 44, wrap=True)]
+    data, fmts = [], []
+    for t in shared.target_rows(ctx):
+        diff = t.difference * 100 if t.unit == "share" and isinstance(t.difference, float) else t.difference
+        data.append([t.id, t.label, t.target_label.split(" ")[0], t.target, t.result, diff,
+                     t.status, t.note or ("Begründung im Sachbericht erforderlich" if t.missed else None)])
+        f = value_format(t.unit, ctx.public)
+        fmts.append({3: value_format(t.unit, False), 4: f})
+    notes = ["Zielwerte aus der Bewilligung (config.toml, [[cycles]] targets). Ein Anteil mit Nenner 0 ist noch "
+             "nicht bewertbar."]
+    if ctx.period.kind != "cycle":
+        notes.append("Zeitraumbericht: die Zielwerte gelten je Projektjahr; die Werte des Zeitraums sind ein "
+                     "Zwischenstand.")
+    if not data:
+        notes.insert(0, "Für diesen Berichtszeitraum sind keine Zielwerte hinterlegt.")
+    if ctx.public:
+        notes.append(ctx.rules.footnote())
+    return xlsx.SheetTable("Ziele", "Ziele und Ergebnisse", cols, data, notes, fmts)
+
+
+def cycles_sheet(ctx: ReportContext, con) -> xlsx.SheetTable:
+    """Every cycle of the database, one row each; provisional cycles marked in the status column."""
+    comp = shared.cycle_comparison(ctx, con)
+    cols = [xlsx.Column("Projektjahr", 11), xlsx.Column("Förderperiode", 26), xlsx.Column("Status", 30)]
+    cols += [xlsx.Column(f"{c.key} {c.label} ({UNIT_LABELS[c.unit]})" if c.key.startswith("K") else
+                         f"{c.label} ({UNIT_LABELS[c.unit]})", 16, value_format(c.unit, ctx.public), wrap=True)
+             for c in comp.columns]
+    data = [[r.cycle_id, r.funding_label, r.status_label + ("" if r.final else " (vorläufig)")]
+            + [r.cells[c.key].value for c in comp.columns] for r in comp.rows]
+    notes = [f"Kohorte je Projektjahr mit allen Ereignissen bis zum Datenstand "
+             f"{comp.data_state:%d.%m.%Y}." if comp.data_state else "Keine Daten.",
+             "Vorläufig: Projektjahr läuft noch, Bedarfsgemeinschaften oder Teilnehmende sind noch nicht ausgetreten, "
+             "oder die Nachbefragung sechs Monate nach dem letzten Austritt ist noch nicht fällig. Vorläufige Werte "
+             "nicht wie abgeschlossene vergleichen."]
+    if ctx.public:
+        notes.append(ctx.rules.footnote())
+    return xlsx.SheetTable("Projektjahre", "Projektjahre im Vergleich", cols, data, notes)
 
 
 def breakdown_sheet(ctx: ReportContext) -> xlsx.SheetTable:

@@ -122,6 +122,26 @@ def _sheet(wb, title: str, headers: list[tuple[str, int]], rows: list[list[objec
     return ws
 
 
+STATE_HEADERS = [("Tabelle", 18), ("Stand in Kraft", 14), ("Datei", 30), ("Abgewiesene neuere Lieferungen", 50),
+                 ("Erläuterung", 110)]
+
+
+def _state_rows(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> list[list[object]]:
+    """Which snapshot of each table is in force and why (pipeline.deliveries)."""
+    from pipeline import deliveries
+
+    return [
+        [
+            st.label,
+            st.snapshot_date,
+            st.file_name,
+            "; ".join(f"{r.file_name}: {r.reason}" for r in st.refused) or None,
+            st.text,
+        ]
+        for st in deliveries.table_states(con, as_of)
+    ]
+
+
 def write_workbook(
     con: duckdb.DuckDBPyConnection, path: Path, run_id: str | None = None, as_of: dt.date | None = None
 ) -> Path:
@@ -170,6 +190,7 @@ def write_workbook(
         sum_rows,
     )
     _sheet(wb, "Probleme", PROBLEM_HEADERS, rows)
+    _sheet(wb, "Datenstand", STATE_HEADERS, _state_rows(con, as_of))
 
     in_force = files_in_force(con, as_of)
     for name, table in tables.items():
