@@ -519,7 +519,7 @@ def serve_cmd(
             raise ConfigError("Das Passwort braucht mindestens 10 Zeichen.")
         stdout.print(f"Passwort-Hash gespeichert in {auth.write_password(cfg, pw)} (nur für diesen Benutzer lesbar).")
         return
-    serve.serve(cfg, host=host, port=port, open_browser=not no_browser, say=stdout.print)
+    serve.serve(cfg, host=host, port=port, open_browser=not no_browser, say=stdout.print, config_path=config.resolve())
 
 
 from pipeline import cli_pull  # noqa: E402,F401 - registers pull and watch

@@ -164,6 +164,13 @@ def scan(cfg: Config, report: PullReport, state: State) -> list[Seen]:
     return out
 
 
+def status(cfg: Config) -> dict:
+    """For the web page (pages._pull_status): the next scheduled pull, None without a schedule."""
+    from pipeline.schedule import next_pull
+
+    return {"next": next_pull(cfg, dt.datetime.now())}
+
+
 def waiting_entry(f: Seen, reason: str) -> dict:
     return {"file": f.name, "source": str(f.source), "reason": reason}
 

@@ -195,12 +195,14 @@ def create_app(
     demo: bool = False,
     warm_worker: bool = False,
     password_hash: str = "",
+    pull_config=None,
 ) -> tuple[Starlette, str]:
     """The app for ``cfg`` and this start's one-time login token.
 
     ``port``: the Host header must carry it (None: any port, for tests). ``demo``: the page says that it
     shows the demo data. ``warm_worker``: build reports in a preloaded worker process (``serve``); without
-    it, in a thread of the server (tests). ``password_hash``: allows the password login.
+    it, in a thread of the server (tests). ``password_hash``: allows the password login. ``pull_config``: the
+    config file; with ``[ingest]`` sources or a schedule, pulls run in the background (issue 13).
     """
     from pipeline.web import routes
     from pipeline.web.runner import Runner
@@ -212,10 +214,17 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
+        from pipeline import watch
+
         runner.start()
+        pulls = watch.Scheduler(cfg, face="web", config_path=pull_config) if pull_config else None
+        if pulls is not None and watch.configured(cfg):
+            pulls.start()
         try:
             yield
         finally:
+            if pulls is not None:
+                pulls.stop(timeout=5)  # a pull under way finishes in its own process
             runner.stop()
 
     app = Starlette(

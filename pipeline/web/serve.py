@@ -50,7 +50,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def serve(cfg: Config, host: str = "127.0.0.1", port: int = DEFAULT_PORT, open_browser: bool = True,
-          say=print) -> None:  # fmt: skip
+          say=print, config_path=None) -> None:  # fmt: skip
     """Run the page until Ctrl+C."""
     import uvicorn
 
@@ -67,7 +67,8 @@ def serve(cfg: Config, host: str = "127.0.0.1", port: int = DEFAULT_PORT, open_b
     cfg, demo = choose_config(cfg)
     sock = bind(host, port)
     port = sock.getsockname()[1]
-    app, token = create_app(cfg, port=port, bind=host, demo=demo, warm_worker=True, password_hash=password)
+    app, token = create_app(cfg, port=port, bind=host, demo=demo, warm_worker=True, password_hash=password,
+                            pull_config=None if demo else config_path)  # fmt: skip
     shown = f"[{host.strip('[]')}]" if ":" in host else host
     base = f"http://{'127.0.0.1' if shown in ('0.0.0.0', '[::]') else shown}:{port}"
     login = f"{base}/login?token={token}"
