@@ -11,10 +11,10 @@ import datetime as dt
 import functools
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -38,8 +38,7 @@ PeriodOpt = Annotated[str, typer.Option("--period", help="Projektzyklus (2019) o
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Datenstand TT.MM.JJJJ oder JJJJ-MM-TT")]
 
 
-class UserError(Exception):
-    """An expected failure with a message for the user (exit 1)."""
+from pipeline.runs import UserError  # noqa: E402 - re-exported: the faces share one error type
 
 
 def _friendly(fn):
@@ -83,14 +82,9 @@ def _config(path: Path, db: Path | None = None, inbox: Path | None = None, outpu
 
 
 def _as_of(text: str | None) -> dt.date | None:
-    if not text:
-        return None
-    for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
-        try:
-            return dt.datetime.strptime(text.strip(), fmt).date()
-        except ValueError:
-            pass
-    raise ConfigError(f"--as-of: kein Datum: {text!r} (TT.MM.JJJJ oder JJJJ-MM-TT)")
+    from pipeline.runs import parse_date
+
+    return parse_date(text)
 
 
 @contextlib.contextmanager
@@ -112,26 +106,29 @@ def _bar(quiet: bool):
         yield update
 
 
-def _progress(quiet: bool):
-    if quiet or not sys.stderr.isatty():
-        return None
-    return lambda msg: console.print(f"  [dim]… {msg}[/dim]")
+def _progress(quiet: bool, handle=None):
+    """The callback for :mod:`pipeline.runs`: prints on a terminal, and records the step in the job history."""
+    show = not quiet and sys.stderr.isatty()
+
+    def progress(step: str, detail: str) -> None:
+        if handle is not None:
+            handle.progress(step, detail)
+        if show and detail and step not in ("done",):
+            console.print(f"  [dim]… {detail}[/dim]")
+
+    return progress if (show or handle is not None) else None
 
 
-# --- steps -------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _job(cfg: Config, kind: str):
+    """A job of this face (lock + history), see :mod:`pipeline.jobs`."""
+    from pipeline import jobs
+
+    with jobs.job(cfg, kind, "cli") as handle:
+        yield handle
 
 
-def do_ingest(cfg: Config, quiet: bool, timings: dict) -> object:
-    from pipeline import ingest
-    from pipeline.lock import exclusive
-
-    t = time.perf_counter()
-    with exclusive(cfg.database):
-        result = ingest.ingest(cfg, progress=_progress(quiet))
-    timings["ingest"] = round(time.perf_counter() - t, 3)
-    if not quiet:
-        _print_ingest(result)
-    return result
+# --- printing ----------------------------------------------------------------------------------------
 
 
 def _print_ingest(result) -> None:
@@ -155,68 +152,47 @@ def _print_ingest(result) -> None:
     stdout.print(table)
 
 
-def _require_database(cfg: Config) -> None:
-    if not cfg.database.exists():
-        raise UserError(f"Noch keine Datenbank unter {cfg.database}: zuerst 'esf-pipeline ingest' ausführen.")
+def _print_notices(notices: list[str]) -> None:
+    for n in notices:
+        console.print(f"[yellow]Achtung:[/yellow] {n}")
 
 
-def do_validate_outputs(cfg: Config, out_dir: Path, timings: dict) -> list[Path]:
-    from pipeline import db
+def _printer(quiet: bool):
+    def on_ingest(ing, notices: list[str]) -> None:
+        if not quiet:
+            _print_ingest(ing)
+        _print_notices(notices)
 
-    try:
-        from pipeline import validate
-    except ImportError:
-        return []
-    t = time.perf_counter()
-    _require_database(cfg)
-    con = db.connect(cfg.database, read_only=True)
-    try:
-        paths = validate.write_validation_outputs(con, out_dir)
-    finally:
-        con.close()
-    timings["validation_outputs"] = round(time.perf_counter() - t, 3)
-    return paths
+    return on_ingest
 
 
-def do_indicators(
-    cfg: Config, period: str, as_of: dt.date | None, out_dir: Path, timings: dict, audience: str = "foerdergeber"
-):
-    from pipeline import db, indicators
-    from pipeline.period import resolve_period
+def _print_summary(result, period_dir: Path) -> None:
+    df = result.table
+    tot = df[(df["dimension"] == "total")]
+    table = Table(title=f"Kennzahlen {result.period.id} (Datenstand {_date(result.data_state)})")
+    table.add_column("Kennzahl")
+    table.add_column("Wert", justify="right")
+    from pipeline import catalogue
 
-    t = time.perf_counter()
-    period = resolve_period(cfg, period) if isinstance(period, str) else period
-    _require_database(cfg)
-    con = db.connect(cfg.database, read_only=True)
-    try:
-        db.create_current_views(con, as_of)
-        result = indicators.compute(con, cfg, period, as_of=as_of, audience=audience)
-    finally:
-        con.close()
-    target = out_dir / result.period.slug
-    if audience != "foerdergeber":
-        target = target / audience
-    path = indicators.write_csv(result, target / "indicators.csv")
-    timings[f"indicators_{audience}"] = round(time.perf_counter() - t, 3)
-    return result, path
+    for ind_id in ("K01", "K02", "K03", "K05", "K06", "K09", "K10", "K20"):
+        row = tot[tot["indicator_id"] == ind_id]
+        if row.empty:
+            continue
+        v = row.iloc[0]["value"]
+        ind = catalogue.get(ind_id)
+        if v is None or v is pd.NA or v != v:
+            text = "–"
+        elif ind.unit == "share":
+            text = f"{v * 100:.1f} %".replace(".", ",")
+        else:
+            text = f"{v:g}".replace(".", ",")
+        table.add_row(f"{ind_id} {ind.label}", text)
+    stdout.print(table)
+    stdout.print(f"Berichte: {period_dir}")
 
 
-def do_reports(cfg: Config, result, audience: str, out_dir: Path, timings: dict) -> list[Path]:
-    from pipeline import db
-    from pipeline.reports import render_reports
-
-    t = time.perf_counter()
-    target = out_dir / result.period.slug
-    if audience != "foerdergeber":
-        target = target / audience
-    con = db.connect(cfg.database, read_only=True)
-    try:
-        db.create_current_views(con, result.data_state if result.data_state else None)
-        paths = render_reports(con, cfg, result, audience, target)
-    finally:
-        con.close()
-    timings[f"reports_{audience}"] = round(time.perf_counter() - t, 3)
-    return paths
+def _date(d) -> str:
+    return f"{d:%d.%m.%Y}" if d else "–"
 
 
 # --- commands ----------------------------------------------------------------------------------------
@@ -228,12 +204,16 @@ def ingest_cmd(
     inbox: InboxOpt = None, db: DbOpt = None, config: ConfigOpt = Path("config.toml"), quiet: QuietOpt = False
 ) -> None:
     """Neue Exportdateien aus dem Eingangsordner einlesen, archivieren, prüfen und laden."""
+    from pipeline import manifest, runs
+
     cfg = _config(config, db=db, inbox=inbox)
     timings: dict = {}
-    result = do_ingest(cfg, quiet, timings)
-    from pipeline import manifest
-
-    manifest.write(cfg, cfg.outputs / "ingest", result.run_id, ingest_result=result, timings=timings)
+    with _job(cfg, "ingest") as handle:
+        result = runs.ingest(cfg, _progress(quiet, handle), timings, locked=True)
+        handle.finish(*runs.ingest_summary(cfg, result))
+        if not quiet:
+            _print_ingest(result)
+        manifest.write(cfg, cfg.outputs / "ingest", result.run_id, ingest_result=result, timings=timings)
     if result.failed and not result.loaded:
         raise typer.Exit(1)
 
@@ -244,9 +224,14 @@ def validate_cmd(
     db: DbOpt = None, out: OutOpt = None, config: ConfigOpt = Path("config.toml"), quiet: QuietOpt = False
 ) -> None:
     """Nur Prüfung: Prüfbericht (validation_report.xlsx) und Data Docs schreiben."""
+    from pipeline import runs
+
     cfg = _config(config, db=db)
+    runs.require_database(cfg)
     out_dir = out.resolve() if out else cfg.outputs / "validation"
-    paths = do_validate_outputs(cfg, out_dir, {})
+    with _job(cfg, "validate") as handle:
+        paths = runs.validation_outputs(cfg, out_dir)
+        handle.finish("ok", f"{len(paths)} Datei(en) geschrieben", {"outputs": [str(p) for p in paths]})
     for p in paths:
         stdout.print(f"geschrieben: {p}")
 
@@ -262,8 +247,10 @@ def indicators_cmd(
     quiet: QuietOpt = False,
 ) -> None:
     """Indikatorenkatalog berechnen und indicators.csv schreiben."""
+    from pipeline import runs
+
     cfg = _config(config, db=db, outputs=out)
-    _, path = do_indicators(cfg, period, _as_of(as_of), cfg.outputs, {})
+    _, path = runs.indicators(cfg, period, _as_of(as_of))
     stdout.print(f"geschrieben: {path}")
 
 
@@ -279,135 +266,28 @@ def report_cmd(
     quiet: QuietOpt = False,
 ) -> None:
     """Excel- und PDF-Berichte für eine Zielgruppe schreiben."""
-    if audience not in ("intern", "foerdergeber", "oeffentlich"):
+    from pipeline import runs
+
+    if audience not in runs.AUDIENCES:
         raise ConfigError(f"--audience: {audience!r} ist keine Zielgruppe (intern, foerdergeber, oeffentlich)")
     cfg = _config(config, db=db, outputs=out)
-    timings: dict = {}
-    result, _ = do_indicators(cfg, period, _as_of(as_of), cfg.outputs, timings, audience=audience)
-    for p in do_reports(cfg, result, audience, cfg.outputs, timings):
+    runs.require_database(cfg)
+    with _job(cfg, "report") as handle:
+        res = runs.report_set(cfg, period, _as_of(as_of), audience, _progress(quiet, handle))
+        handle.finish("ok", f"Berichte {res.indicator_result.period.id} ({audience})", _report_summary(res, audience))
+    for p in res.outputs:
         stdout.print(f"geschrieben: {p}")
 
 
-def audience_outputs(cfg: Config, period: str, as_of: dt.date | None, audience: str):
-    """indicators.csv and the reports of one audience; (indicator result, paths, timings). During ``run`` each
-    audience is written by a worker process."""
-    timings: dict = {}
-    result, csv_path = do_indicators(cfg, period, as_of, cfg.outputs, timings, audience=audience)
-    return result, [csv_path, *do_reports(cfg, result, audience, cfg.outputs, timings)], timings
-
-
-RUN_AUDIENCES = ("foerdergeber", "intern")
-
-
-@contextlib.contextmanager
-def _report_workers():
-    """One worker process per audience of ``run`` (see :mod:`pipeline.worker`), or {} when switched off."""
-    from pipeline import worker
-
-    workers: dict = {}
-    try:
-        if worker.enabled():
-            workers = dict(zip(RUN_AUDIENCES, worker.start(len(RUN_AUDIENCES)), strict=True))
-        yield workers
-    finally:
-        worker.close_all(list(workers.values()))
-
-
-def run_pipeline(cfg: Config, period: str, as_of: dt.date | None, quiet: bool) -> Path:
-    """ingest + validate + indicators + reports (foerdergeber, intern); returns the period folder.
-
-    Uses both cores: two worker processes import the report libraries while this process ingests, then each
-    writes the reports of one audience while this process writes the validation workbook and Data Docs.
-    (Importing GX in a background thread during the ingest was tried: no gain, the ingest needs GX for its
-    first file after ~0.8 s and the import competes with it for the GIL.)
-    """
-    from pipeline import manifest
-    from pipeline.lock import exclusive
-    from pipeline.period import resolve_period
-
-    timings: dict = {}
-    t_run = time.perf_counter()
-    with exclusive(cfg.database), _report_workers() as workers:
-        from pipeline import ingest
-
-        t = time.perf_counter()
-        ing = ingest.ingest(cfg, progress=_progress(quiet))  # closes its write connection before returning
-        timings["ingest"] = round(time.perf_counter() - t, 3)
-        if not quiet:
-            _print_ingest(ing)
-        _check_stale(cfg, ing, as_of)
-        period_dir = cfg.outputs / resolve_period(cfg, period).slug
-        # the database is read-only from here on: the workers may open it
-        for audience, w in workers.items():
-            w.submit("pipeline.cli", "audience_outputs", cfg, period, as_of, audience)
-        validation = do_validate_outputs(cfg, period_dir, timings)
-        done = {}
-        for audience in RUN_AUDIENCES:
-            t = time.perf_counter()
-            if audience in workers:
-                done[audience] = workers[audience].result()
-                timings[f"wait_{audience}"] = round(time.perf_counter() - t, 3)
-            else:
-                done[audience] = audience_outputs(cfg, period, as_of, audience)
-            timings.update(done[audience][2])
-        result, f_paths, _ = done["foerdergeber"]
-        _, i_paths, _ = done["intern"]
-        outputs = [f_paths[0], *validation, *f_paths[1:], *i_paths]
-        timings["total"] = round(time.perf_counter() - t_run, 3)
-        manifest.write(
-            cfg, period_dir, ing.run_id, ingest_result=ing, indicator_result=result, outputs=outputs, timings=timings
-        )
-    if not quiet:
-        _print_summary(result, period_dir)
-    return period_dir
-
-
-def _check_stale(cfg: Config, ing, as_of: dt.date | None) -> None:
-    """Say which tables stay on an older snapshot; stop when households or persons have none at all."""
-    from pipeline import db, model
-
-    con = db.connect(cfg.database, read_only=True)
-    try:
-        snaps = db.snapshots_in_force(con, as_of)
-    finally:
-        con.close()
-    for f in ing.failed:
-        if f.table:
-            label = model.tables()[f.table].label
-            kept = snaps.get(f.table)
-            state = f"bisheriger Stand vom {kept:%d.%m.%Y} bleibt gültig" if kept else "keine gültige Lieferung"
-            console.print(f"[yellow]Achtung:[/yellow] {label}: {f.file_name} nicht geladen ({f.message}); {state}.")
-    missing = [model.tables()[t].label for t in ("households", "persons") if t not in snaps]
-    if missing:
-        raise UserError(
-            f"Keine gültige Lieferung für {', '.join(missing)}: ohne sie kann kein Bericht erstellt werden. "
-            "Bitte die Exportdateien in den Eingangsordner legen und erneut starten."
-        )
-
-
-def _print_summary(result, period_dir: Path) -> None:
-    df = result.table
-    tot = df[(df["dimension"] == "total")]
-    table = Table(title=f"Kennzahlen {result.period.id} (Datenstand {result.data_state:%d.%m.%Y})")
-    table.add_column("Kennzahl")
-    table.add_column("Wert", justify="right")
-    from pipeline import catalogue
-
-    for ind_id in ("K01", "K02", "K03", "K05", "K06", "K09", "K10", "K20"):
-        row = tot[tot["indicator_id"] == ind_id]
-        if row.empty:
-            continue
-        v = row.iloc[0]["value"]
-        ind = catalogue.get(ind_id)
-        if v is None or v != v:
-            text = "–"
-        elif ind.unit == "share":
-            text = f"{v * 100:.1f} %".replace(".", ",")
-        else:
-            text = f"{v:g}".replace(".", ",")
-        table.add_row(f"{ind_id} {ind.label}", text)
-    stdout.print(table)
-    stdout.print(f"Berichte: {period_dir}")
+def _report_summary(res, audience: str) -> dict:
+    r = res.indicator_result
+    return {
+        "period": r.period.id,
+        "audience": audience,
+        "data_state": r.data_state.isoformat() if r.data_state else None,
+        "folder": str(res.period_dir),
+        "outputs": [p.name for p in res.outputs],
+    }
 
 
 @app.command("run")
@@ -423,7 +303,46 @@ def run_cmd(
 ) -> None:
     """Einlesen, prüfen, Kennzahlen berechnen und Berichte (foerdergeber, intern) schreiben."""
     cfg = _config(config, db=db, inbox=inbox, outputs=out)
-    run_pipeline(cfg, period, _as_of(as_of), quiet)
+    _run(cfg, period, _as_of(as_of), quiet, "run")
+
+
+def _run(cfg: Config, period: str, as_of, quiet: bool, kind: str) -> None:
+    from pipeline import runs
+
+    with _job(cfg, kind) as handle:
+        res = runs.run(cfg, period, as_of, _progress(quiet, handle), on_ingest=_printer(quiet), locked=True)
+        outcome, message, summary = runs.ingest_summary(cfg, res.ingest_result)
+        summary["reports"] = _report_summary(res, "foerdergeber")
+        handle.finish(outcome, message + f" Berichte {res.indicator_result.period.id} geschrieben.", summary)
+    if not quiet:
+        _print_summary(res.indicator_result, res.period_dir)
+
+
+@app.command("jobs")
+@_friendly
+def jobs_cmd(
+    limit: Annotated[int, typer.Option("--limit", min=1, help="wie viele")] = 20,
+    db: DbOpt = None,
+    config: ConfigOpt = Path("config.toml"),
+) -> None:
+    """Die letzten Aufträge (Einlesen, Abholen, Berichte …) mit Ergebnis auflisten."""
+    from pipeline import jobs
+
+    cfg = _config(config, db=db)
+    table = Table(title="Aufträge")
+    for col in ("Beginn", "Ende", "Auftrag", "über", "Ergebnis", "Dateien", "Meldung"):
+        table.add_column(col)
+    for j in jobs.history(cfg, limit=limit):
+        table.add_row(
+            f"{j.started or j.created:%d.%m.%Y %H:%M:%S}",
+            f"{j.ended:%H:%M:%S}" if j.ended else "–",
+            j.kind_label,
+            j.face,
+            j.outcome_label,
+            ", ".join(j.files),
+            j.message,
+        )
+    stdout.print(table)
 
 
 @app.command("generate")
@@ -475,27 +394,15 @@ def demo_cmd(
     config: ConfigOpt = Path("config.toml"), households: int = 60, seed: int = 1, quiet: QuietOpt = False
 ) -> None:
     """Demo: Testdaten erzeugen (demo/inbox, eigene Datenbank) und den ganzen Lauf nach outputs/demo/."""
-    from pipeline import generate
+    from pipeline import generate, runs
 
     cfg = load_config(config)
-    base = cfg.base_dir
-    demo_cfg = cfg.model_copy(
-        update={
-            "paths": cfg.paths.model_copy(
-                update={
-                    "inbox": base / "demo" / "inbox",
-                    "archive": base / "demo" / "archive",
-                    "database": base / "demo" / "data" / "esf.duckdb",
-                    "outputs": cfg.outputs / "demo",
-                }
-            )
-        }
-    )
+    demo_cfg = runs.demo_config(cfg)
     result = generate.generate(demo_cfg.inbox, households=households, seed=seed, config=cfg)
     period = result.cycles[-1]
     if not quiet:
         stdout.print(f"Demo-Exporte: {len(result.files)} Dateien in {demo_cfg.inbox}; Zyklus {period}")
-    run_pipeline(demo_cfg, period, None, quiet)
+    _run(demo_cfg, period, None, quiet, "demo")
 
 
 @app.command("retention")
@@ -507,17 +414,10 @@ def retention_cmd(
     quiet: QuietOpt = False,
 ) -> None:
     """Daten löschen, deren Aufbewahrungsfrist (je Förderperiode) abgelaufen ist."""
-    from pipeline import db as database
-    from pipeline import retention
-    from pipeline.lock import exclusive
+    from pipeline import runs
 
     cfg = _config(config, db=db)
-    with exclusive(cfg.database):
-        con = database.connect(cfg.database)
-        try:
-            rep = retention.purge(con, cfg, dry_run=dry_run)
-        finally:
-            con.close()
+    rep = runs.purge(cfg, dry_run=dry_run)
     verb = "würde löschen" if dry_run else "gelöscht"
     stdout.print(f"Zyklen mit abgelaufener Aufbewahrung: {', '.join(rep.cycles) or 'keine'}")
     for fp, why in rep.kept_because.items():
@@ -537,19 +437,10 @@ def erase_cmd(
     config: ConfigOpt = Path("config.toml"),
 ) -> None:
     """Löschersuchen erfassen: Verarbeitung sofort einschränken, Löschung mit Ablauf der Aufbewahrung."""
-    from pipeline import db as database
-    from pipeline import retention
-    from pipeline.lock import exclusive
+    from pipeline import runs
 
     cfg = _config(config, db=db)
-    with exclusive(cfg.database):
-        con = database.connect(cfg.database)
-        try:
-            ok = retention.request_erasure(con, person_id, note)
-        finally:
-            con.close()
-    if not ok:
-        raise UserError(f"Person-ID {person_id!r} ist nicht in der Datenbank; nichts erfasst.")
+    runs.erase(cfg, person_id, note)
     stdout.print(
         f"Löschersuchen für {person_id} erfasst. Die Person ist ab sofort von Auswertungen für Analysten "
         "ausgenommen (Art. 18 DSGVO); ihre Daten werden mit Ablauf der Aufbewahrungsfrist gelöscht "

@@ -29,7 +29,7 @@ from typing import Any
 PARALLEL_ENV = "ESF_PIPELINE_PARALLEL"  # "0": no worker, everything in the main process
 # imported by the worker while the main process ingests (~1.2 s, most of it WeasyPrint and matplotlib)
 PRELOAD = (
-    "pipeline.cli",
+    "pipeline.runs",
     "duckdb",
     "weasyprint",
     "pipeline.indicators",

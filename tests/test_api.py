@@ -15,7 +15,7 @@ import pytest
 from export_files import headers, household, person, rows_of, write_csv
 
 import pipeline
-from pipeline import api, catalogue, cli, ingest
+from pipeline import api, catalogue, ingest, runs
 from pipeline.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -169,7 +169,7 @@ def test_connect_waits_while_a_writer_holds_the_file(cfg):
 
 def test_indicators_equal_indicators_csv(cfg, tmp_path):
     df = api.indicators("2019", config=cfg)
-    _, csv_path = cli.do_indicators(cfg, "2019", None, tmp_path / "out", {})
+    _, csv_path = runs.indicators(cfg, "2019", None, tmp_path / "out", {})
     csv = pd.read_csv(csv_path, dtype={"category": str}, keep_default_na=False)
     assert list(df["indicator_id"]) == list(csv["indicator_id"])
     assert list(df["dimension"]) == list(csv["dimension"])

@@ -20,19 +20,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_workers_return_values_and_raise_the_tasks_exception():
-    workers = worker.start(2, preload=("pipeline.cli",))
+    workers = worker.start(2, preload=("pipeline.runs",))
     try:
         for w in workers:
             w.submit("os", "getpid")
         pids = [w.result() for w in workers]
         assert len(set(pids)) == 2 and os.getpid() not in pids  # the second one is a fork of the first
         for w in workers:
-            w.submit("pipeline.cli", "_as_of", "31.12.2025")
+            w.submit("pipeline.runs", "parse_date", "31.12.2025")
         assert [str(w.result()) for w in workers] == ["2025-12-31"] * 2
-        workers[1].submit("pipeline.cli", "_as_of", "kein Datum")
+        workers[1].submit("pipeline.runs", "parse_date", "kein Datum")
         with pytest.raises(ConfigError, match="kein Datum"):
             workers[1].result()
-        workers[1].submit("pipeline.cli", "_as_of", None)  # still serving after a failed task
+        workers[1].submit("pipeline.runs", "parse_date", None)  # still serving after a failed task
         assert workers[1].result() is None
     finally:
         worker.close_all(workers)
