@@ -13,6 +13,7 @@ STEP_LABELS = {
     "indicators": "indicators (ein Zyklus, foerdergeber)",
     "reports": "reports (foerdergeber + intern)",
     "pandas": "pandas-Baseline (K01, K05, K09, EECO01–05)",
+    "startup": "Start der Befehle (`python -X importtime`)",
     "stack_import": "bloßer Import des Stacks (GX, WeasyPrint, matplotlib, DuckDB, pandas, openpyxl)",
     "e2e": "`esf-pipeline run` komplett",
 }
@@ -212,6 +213,10 @@ def _note(step: str, res: dict) -> str:
         return ", ".join(f"{k} {_f(v)}" for k, v in p.items())
     if step == "indicators":
         return f"{inner.get('rows')} Zeilen indicators.csv"
+    if step == "startup":
+        return "; ".join(f"{k}: {_f(v['wall_s'])} s, Importe {_f(v['import_s'])} s, "
+                         f"{'/'.join(v['heavy']) or 'ohne GX/WeasyPrint/matplotlib/pandas'}"
+                         for k, v in (inner.get("commands") or {}).items())
     return ""
 
 

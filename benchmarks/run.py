@@ -13,6 +13,8 @@ that wall time and peak memory (``ru_maxrss`` of that child, from ``os.wait4``) 
 * ``indicators``  ``indicators.compute`` for one cycle (the largest cohort)
 * ``reports``     ``render_reports`` for ``foerdergeber`` and ``intern``
 * ``pandas``      the baseline: K01, K05, K09, EECO01–EECO05 in plain pandas from the same files
+* ``startup``     each command (--help, ingest of the unchanged inbox, indicators, validate) under
+                  ``python -X importtime``: wall time, import time, which heavy packages it loads
 * ``e2e``         ``esf-pipeline run`` end to end (fresh database; sizes up to ``--e2e-max``), interleaved
                   ``--repeat`` times with ``stack_import``: a bare ``python -c "import great_expectations,
                   weasyprint, matplotlib.pyplot, duckdb, pandas, openpyxl"``, the yardstick of the machine
@@ -42,7 +44,7 @@ ROOT = HERE.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-STEPS = ("generate", "ingest", "floor", "validate", "indicators", "reports", "pandas", "e2e")
+STEPS = ("generate", "ingest", "floor", "validate", "indicators", "reports", "pandas", "startup", "e2e")
 STACK_IMPORT = "import great_expectations, weasyprint, matplotlib.pyplot, duckdb, pandas, openpyxl"
 CLI_STEPS = ("e2e", "validate", "stack_import")
 DEFAULT_SIZES = (30, 3000, 30000, 100000)

@@ -368,6 +368,47 @@ def step_pandas(size: int, d: Path) -> dict:
     return out
 
 
+HEAVY = ("great_expectations", "weasyprint", "matplotlib", "pandas", "openpyxl", "python_calamine")
+STARTUP_COMMANDS = {
+    "--help": ["--help"],
+    "ingest (unverändert)": ["ingest", "--config", "{config}", "--quiet"],
+    "indicators": ["indicators", "--period", "{cycle}", "--config", "{config}", "--quiet", "--out", "{out}"],
+    "validate": ["validate", "--config", "{config}", "--quiet", "--out", "{out}/validation"],
+}
+
+
+def importtime(args: list[str]) -> dict:
+    """One CLI command under ``python -X importtime``: wall time, summed import time, heavy packages loaded."""
+    import subprocess
+
+    cmd = [sys.executable, "-X", "importtime", "-m", "pipeline", *args]
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    wall = time.perf_counter() - t
+    total, heavy = 0, []
+    for line in proc.stderr.splitlines():
+        m = re.match(r"import time:\s+\d+ \|\s+(\d+) \| (\s*)(\S+)", line)
+        if not m:
+            continue
+        if not m[2]:  # top level: its cumulative time holds everything it imported
+            total += int(m[1])
+        if m[3] in HEAVY:
+            heavy.append(m[3])
+    return {"exit": proc.returncode, "wall_s": round(wall, 3), "import_s": round(total / 1e6, 3),
+            "heavy": sorted(set(heavy))}
+
+
+def step_startup(size: int, d: Path) -> dict:
+    """Start-up of each command (issue 15): what it imports and how long that takes (after ingest)."""
+    info = _info(d)
+    out = d / "outputs" / "startup"
+    res = {}
+    for name, args in STARTUP_COMMANDS.items():
+        args = [a.format(config=d / "config.toml", cycle=info["cycle"], out=out) for a in args]
+        res[name] = importtime(args)
+    return {"seconds": round(sum(r["wall_s"] for r in res.values()), 3), "commands": res}
+
+
 STEPS = {
     "generate": step_generate,
     "ingest": step_ingest,
@@ -375,6 +416,7 @@ STEPS = {
     "indicators": step_indicators,
     "reports": step_reports,
     "pandas": step_pandas,
+    "startup": step_startup,
 }
 
 
