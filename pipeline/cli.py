@@ -246,6 +246,7 @@ def validate_cmd(
 def indicators_cmd(
     period: PeriodOpt,
     as_of: AsOfOpt = None,
+    audience: Annotated[str, typer.Option(help="intern (mit K18) | foerdergeber | oeffentlich")] = "foerdergeber",
     db: DbOpt = None,
     out: OutOpt = None,
     config: ConfigOpt = Path("config.toml"),
@@ -254,8 +255,12 @@ def indicators_cmd(
     """Indikatorenkatalog berechnen und indicators.csv schreiben."""
     from pipeline import runs
 
+    if audience not in runs.AUDIENCES:
+        raise ConfigError(f"--audience: {audience!r} ist keine Zielgruppe (intern, foerdergeber, oeffentlich)")
     cfg = _config(config, db=db, outputs=out)
-    _, path = runs.indicators(cfg, period, _as_of(as_of))
+    result, path = runs.indicators(cfg, period, _as_of(as_of), audience=audience)
+    for note in result.notes():
+        console.print(f"[yellow]Hinweis:[/yellow] {note}")
     stdout.print(f"geschrieben: {path}")
 
 
@@ -319,6 +324,8 @@ def _run(cfg: Config, period: str, as_of, quiet: bool, kind: str) -> None:
         outcome, message, summary = runs.ingest_summary(cfg, res.ingest_result)
         summary["reports"] = _report_summary(res, "foerdergeber")
         handle.finish(outcome, message + f" Berichte {res.indicator_result.period.id} geschrieben.", summary)
+    for note in res.indicator_result.notes():
+        console.print(f"[yellow]Hinweis:[/yellow] {note}")
     if not quiet:
         _print_summary(res.indicator_result, res.period_dir)
 

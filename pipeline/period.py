@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from pipeline.catalogue import FUNDING_PERIODS
 from pipeline.config import Config, Cycle
 
 _RANGE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})\s*\.\.\s*(\d{4}-\d{2}-\d{2})\s*$")
@@ -37,6 +38,25 @@ class Period:
             return f"Projektjahr {self.id} ({self.start:%d.%m.%Y}–{self.end:%d.%m.%Y})"
         return f"Zeitraum {self.start:%d.%m.%Y}–{self.end:%d.%m.%Y}"
 
+    @property
+    def funding_periods(self) -> tuple[str, ...]:
+        """The funding periods whose ESF set the report holds: those of the overlapping cycles (2014-20 first)."""
+        fps = {c.funding_period for c in self.overlapping_cycles} or {self.funding_period}
+        return tuple(fp for fp in FUNDING_PERIODS if fp in fps)
+
+    @property
+    def covered_days(self) -> int:
+        """Days of this period inside at least one cycle (days no cycle covers carry no places and no FTE)."""
+        spans = sorted((max(self.start, c.start), min(self.end, c.end)) for c in self.overlapping_cycles)
+        days, last = 0, None
+        for lo, hi in spans:
+            if last is not None:
+                lo = max(lo, last + dt.timedelta(days=1))  # overlapping cycles: count each day once
+            if hi >= lo:
+                days += (hi - lo).days + 1
+                last = hi
+        return days
+
     def overlap_days(self, cycle: Cycle) -> int:
         """Days of the cycle inside this period (closed intervals)."""
         lo, hi = max(self.start, cycle.start), min(self.end, cycle.end)
@@ -46,9 +66,9 @@ class Period:
 def resolve_period(config: Config, text: str) -> Period:
     """``2019`` → the cycle report of cycle 2019; ``2019-01-01..2019-06-30`` → a range report.
 
-    A range takes the funding period of the cycles overlapping it. When those cycles belong to different
-    funding periods, the later one (``esfplus_2021_2027``) is used, so a range spanning the change-over
-    reports the ESF+ indicator set.
+    A range takes the funding periods of the cycles overlapping it: a range spanning the change-over reports both
+    ESF sets (``Period.funding_periods``); ``funding_period`` is then the later one (``esfplus_2021_2027``), which
+    labels the report.
     """
     text = str(text).strip()
     cycle = config.cycle(text)

@@ -118,6 +118,8 @@ def indicators(
     try:
         db.create_current_views(con, as_of)
         result = indicator_step.compute(con, cfg, period, as_of=as_of, audience=audience)
+    except indicator_step.MissingSnapshot as exc:  # households/persons without a snapshot (at --as-of)
+        raise UserError(str(exc)) from None
     finally:
         con.close()
     path = indicator_step.write_csv(result, period_dir(cfg, result.period, audience, out_dir) / "indicators.csv")
@@ -154,10 +156,15 @@ def audience_outputs(cfg: Config, period, as_of: dt.date | None, audience: str):
 def stale_notices(cfg: Config, ing, as_of: dt.date | None) -> list[str]:
     """Which tables stay on an older snapshot, as sentences; UserError when households or persons have none."""
     from pipeline import db, model
+    from pipeline.indicators import MissingSnapshot, require_snapshots
 
     con = db.connect(cfg.database, read_only=True)
     try:
         snaps = db.snapshots_in_force(con, as_of)
+        if as_of is not None:
+            require_snapshots(con, as_of)  # names the table and its earliest snapshot date
+    except MissingSnapshot as exc:
+        raise UserError(str(exc)) from None
     finally:
         con.close()
     notices = []
@@ -255,7 +262,7 @@ def run(
             cfg, out, ing.run_id, ingest_result=ing, indicator_result=result, outputs=outputs, timings=timings
         )
     _say(progress, "done", str(out))
-    return RunResult(out, result, ing, outputs, notices, timings, path)
+    return RunResult(out, result, ing, outputs, notices + result.notes(), timings, path)
 
 
 def report_set(

@@ -3,13 +3,14 @@
 -- × gender category (total, women, men, non_binary: ESF+ only), plus one `keine_angabe,total` row for
 -- EECO12, EECO14, EECO15, EECO16, CO16 and CO18. Columns as out_project_indicators.
 -- Purpose: the common output indicators over COMPLETE participants entering in P (incomplete records count
--- only in K02). Both sets are computed; pipeline/indicators.py keeps the one of the period's funding period.
+-- only in K02). Each set counts only the participants whose cycle belongs to its funding period (a range
+-- across the change-over reports both); pipeline/indicators.py keeps the sets of the period's funding periods.
 -- Reads participants_entering_in_period (populations.sql) and indicator_catalogue (ids, family,
--- reports_non_binary), written by pipeline/indicators.py.
+-- reports_non_binary, esf_funding_period), written by pipeline/indicators.py.
 
 -- One column per indicator: does the participant count in it?
 CREATE OR REPLACE TEMP VIEW esf_output_membership_flags AS
-SELECT person_id, project_cycle, gender_category,
+SELECT person_id, project_cycle, funding_period, gender_category,
        TRUE AS EECO01,
        employment_status_entry = 'unemployed' AS EECO02,
        is_long_term_unemployed AS EECO03,
@@ -46,7 +47,7 @@ WHERE is_complete;
 
 -- Sensitive answers declined (`keine Angabe`; homeless: `unbekannt`): reported beside the indicator.
 CREATE OR REPLACE TEMP VIEW esf_output_not_stated_flags AS
-SELECT person_id, project_cycle,
+SELECT person_id, project_cycle, funding_period,
        disability = 'not_stated' AS EECO12,
        foreign_background = 'not_stated' AS EECO14,
        minority = 'not_stated' AS EECO15,
@@ -57,20 +58,22 @@ FROM participants_entering_in_period
 WHERE is_complete;
 
 CREATE OR REPLACE TEMP VIEW esf_output_counts AS
-SELECT indicator_id, gender_category, count(*) AS participants
+SELECT u.indicator_id, u.gender_category, count(*) AS participants
 FROM (UNPIVOT esf_output_membership_flags
-      ON COLUMNS(* EXCLUDE (person_id, project_cycle, gender_category))
-      INTO NAME indicator_id VALUE counts_in_indicator)
-WHERE counts_in_indicator
-GROUP BY indicator_id, gender_category;
+      ON COLUMNS(* EXCLUDE (person_id, project_cycle, funding_period, gender_category))
+      INTO NAME indicator_id VALUE counts_in_indicator) AS u
+JOIN indicator_catalogue AS c ON c.indicator_id = u.indicator_id AND c.esf_funding_period = u.funding_period
+WHERE u.counts_in_indicator
+GROUP BY u.indicator_id, u.gender_category;
 
 CREATE OR REPLACE TEMP VIEW esf_output_not_stated_counts AS
-SELECT indicator_id, count(*) AS participants
+SELECT u.indicator_id, count(*) AS participants
 FROM (UNPIVOT esf_output_not_stated_flags
-      ON COLUMNS(* EXCLUDE (person_id, project_cycle))
-      INTO NAME indicator_id VALUE declined)
-WHERE declined
-GROUP BY indicator_id;
+      ON COLUMNS(* EXCLUDE (person_id, project_cycle, funding_period))
+      INTO NAME indicator_id VALUE declined) AS u
+JOIN indicator_catalogue AS c ON c.indicator_id = u.indicator_id AND c.esf_funding_period = u.funding_period
+WHERE u.declined
+GROUP BY u.indicator_id;
 
 CREATE OR REPLACE TEMP VIEW out_esf_outputs AS
 SELECT c.indicator_id, g.dimension, g.category,

@@ -3,13 +3,13 @@
 -- 2014-20) × gender category (total, women, men, non_binary: ESF+ only). Columns as out_project_indicators.
 -- Purpose: the common result indicators over COMPLETE participants leaving in P, by destination upon leaving
 -- (populations.sql: destination within 28 days after the ESF exit, otherwise `unbekannt`), and the 6-month
--- follow-up share EECR05/CR06.
+-- follow-up share EECR05/CR06. Each set counts only the participants whose cycle belongs to its funding period.
 -- Reads participants_leaving_in_period, followups, period_params and indicator_catalogue.
 
 -- One column per count indicator: does the leaver count in it?
 CREATE OR REPLACE TEMP VIEW esf_result_membership_flags AS
 WITH flags AS (
-    SELECT l.person_id, l.project_cycle, l.gender_category,
+    SELECT l.person_id, l.project_cycle, l.funding_period, l.gender_category,
            l.destination_upon_leaving = 'job_seeking'
                AND (NOT p.eecr01_inactive_at_entry_only
                     OR l.employment_status_entry IN ('inactive_education', 'inactive_other')) AS job_seeking_after,
@@ -21,25 +21,26 @@ WITH flags AS (
     FROM participants_leaving_in_period AS l, period_params AS p
     WHERE l.is_complete
 )
-SELECT person_id, project_cycle, gender_category,
+SELECT person_id, project_cycle, funding_period, gender_category,
        job_seeking_after AS EECR01, in_education_after AS EECR02, qualification_after AS EECR03,
        employed_after AS EECR04,
        job_seeking_after AS CR01, in_education_after AS CR02, qualification_after AS CR03, employed_after AS CR04
 FROM flags;
 
 CREATE OR REPLACE TEMP VIEW esf_result_counts AS
-SELECT indicator_id, gender_category, count(*) AS participants
+SELECT u.indicator_id, u.gender_category, count(*) AS participants
 FROM (UNPIVOT esf_result_membership_flags
-      ON COLUMNS(* EXCLUDE (person_id, project_cycle, gender_category))
-      INTO NAME indicator_id VALUE counts_in_indicator)
-WHERE counts_in_indicator
-GROUP BY indicator_id, gender_category;
+      ON COLUMNS(* EXCLUDE (person_id, project_cycle, funding_period, gender_category))
+      INTO NAME indicator_id VALUE counts_in_indicator) AS u
+JOIN indicator_catalogue AS c ON c.indicator_id = u.indicator_id AND c.esf_funding_period = u.funding_period
+WHERE u.counts_in_indicator
+GROUP BY u.indicator_id, u.gender_category;
 
 -- EECR05/CR06 denominator: complete leavers whose exit + 6 calendar months is ≤ the data state (cycle report)
 -- or inside P (range report); numerator: of those, reached at exit + 6 months ± 28 days and employed.
 CREATE OR REPLACE TEMP VIEW leavers_due_for_followup AS
 WITH due AS (
-    SELECT l.person_id, l.project_cycle, l.gender_category, l.esf_exit_date,
+    SELECT l.person_id, l.project_cycle, l.funding_period, l.gender_category, l.esf_exit_date,
            (l.esf_exit_date + INTERVAL 6 MONTH)::DATE AS six_months_after_exit
     FROM participants_leaving_in_period AS l
     WHERE l.is_complete
@@ -50,7 +51,7 @@ WHERE CASE WHEN p.report_kind = 'cycle' THEN d.six_months_after_exit <= p.data_s
            ELSE d.six_months_after_exit BETWEEN p.p_start AND p.p_end END;
 
 CREATE OR REPLACE TEMP VIEW followup_employed_six_months AS
-SELECT d.person_id, d.project_cycle, d.gender_category,
+SELECT d.person_id, d.project_cycle, d.funding_period, d.gender_category,
        count(f.person_id) > 0 AS employed_at_six_months
 FROM leavers_due_for_followup AS d
 LEFT JOIN followups AS f
@@ -58,7 +59,7 @@ LEFT JOIN followups AS f
       AND f.reached
       AND f.survey_date BETWEEN d.six_months_after_exit - 28 AND d.six_months_after_exit + 28
       AND f.employment_status_6m IN ('employed_svp', 'employed_marginal', 'self_employed', 'subsidised_16i_16e')
-GROUP BY d.person_id, d.project_cycle, d.gender_category;
+GROUP BY d.person_id, d.project_cycle, d.funding_period, d.gender_category;
 
 CREATE OR REPLACE TEMP VIEW out_esf_results AS
 SELECT c.indicator_id, g.dimension, g.category,
@@ -78,6 +79,7 @@ SELECT c.indicator_id, g.dimension, g.category,
        g.cat_order::INTEGER
 FROM indicator_catalogue AS c
 CROSS JOIN esf_gender_categories AS g
-LEFT JOIN followup_employed_six_months AS f ON g.dimension = 'total' OR f.gender_category = g.category
+LEFT JOIN followup_employed_six_months AS f
+       ON f.funding_period = c.esf_funding_period AND (g.dimension = 'total' OR f.gender_category = g.category)
 WHERE c.family = 'esf_result' AND c.unit = 'share' AND (g.category <> 'non_binary' OR c.reports_non_binary)
 GROUP BY c.indicator_id, g.dimension, g.category, g.cat_order;

@@ -3,8 +3,9 @@
 -- household, person, participant (person × cycle), help or contact. Every indicator file reads these tables
 -- (materialised once per run, so the big contacts table is scanned once).
 -- Reads only: the temp views households, persons, contacts, helps, followups (clean rows in force),
--- ref_labels, ref_eu27 and the one-row parameter table period_params (written by pipeline/indicators.py:
--- report_kind 'cycle'|'range', cycle_id, p_start, p_end, data_state, capacity_start/_end, capacity_period_days,
+-- ref_labels, ref_eu27, cycle_funding_periods (cycle_id, funding_period) and the one-row parameter table
+-- period_params (written by pipeline/indicators.py: report_kind 'cycle'|'range', cycle_id, p_start, p_end,
+-- data_state, capacity_start/_end, capacity_period_days (days of the cycle, or days of P inside some cycle),
 -- place_days, coach_fte, ltu_months_under_25, ltu_months_25_plus, eecr01_inactive_at_entry_only,
 -- counted_help_statuses, rural_municipalities).
 
@@ -64,7 +65,7 @@ FROM persons AS pe JOIN households_of_period AS h USING (household_id);
 CREATE OR REPLACE TEMP TABLE esf_participant_records AS
 WITH with_household AS (
     SELECT pe.* EXCLUDE (file_sha256, source_row, snapshot_date, name_hash), pe.source_row AS record_row,
-           h.project_cycle, h.jobcenter_site, h.household_type, h.municipality_ags,
+           h.project_cycle, cf.funding_period, h.jobcenter_site, h.household_type, h.municipality_ags,
            full_years(pe.birth_date, pe.esf_entry_date) AS age_at_entry,
            CASE
                WHEN pe.isced_foreign IS NOT NULL THEN
@@ -86,7 +87,9 @@ WITH with_household AS (
                WHEN pe.destination_start IS NULL OR pe.destination_start <= pe.esf_exit_date + 28 THEN pe.destination
                ELSE 'unknown'
            END AS destination_upon_leaving
-    FROM persons AS pe JOIN households_started AS h USING (household_id), period_params AS p
+    FROM persons AS pe JOIN households_started AS h USING (household_id)
+    -- the ESF set a participation counts in is that of its cycle's funding period
+    LEFT JOIN cycle_funding_periods AS cf ON cf.cycle_id = h.project_cycle, period_params AS p
     WHERE pe.is_esf_participant AND pe.esf_entry_date IS NOT NULL
       -- a cycle report reads its cohort only (a range report needs every cycle: entries and exits by date)
       AND (p.report_kind <> 'cycle' OR h.project_cycle = p.cycle_id)

@@ -78,17 +78,17 @@ def horizontal_bars(labels: Sequence[str], values: Sequence[float], xlabel: str,
     return _svg(fig, name)
 
 
-def grouped_by_gender(labels: Sequence[str], series: dict[str, Sequence[float]]) -> str:
+def grouped_by_gender(labels: Sequence[str], series: dict[str, Sequence[float]], name: str = "gender") -> str:
     """ESF indicators by gender: one group per indicator, one bar per gender."""
     fig, ax = _figure(7.0, 3.2)
     n = max(len(series), 1)
     width = 0.8 / n
     x = range(len(labels))
-    for k, (name, vals) in enumerate(series.items()):
+    for k, (series_label, vals) in enumerate(series.items()):
         ax.bar([i - 0.4 + width * (k + 0.5) for i in x], [v or 0 for v in vals], width=width,
-               color=COLOURS[k % len(COLOURS)], label=name)
+               color=COLOURS[k % len(COLOURS)], label=series_label)
     ax.set_xticks(list(x), list(labels), fontsize=7, rotation=60, ha="right")
     ax.set_ylabel("Teilnehmende")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(frameon=False, fontsize=8, ncols=n, loc="lower left", bbox_to_anchor=(0, 1.0))
-    return _svg(fig, "gender")
+    return _svg(fig, name)

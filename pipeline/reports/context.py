@@ -39,6 +39,11 @@ class ReportContext:
         return self.result.funding_period
 
     @property
+    def funding_periods(self) -> tuple[str, ...]:
+        """Funding periods whose ESF set the report shows (both for a range across the change-over)."""
+        return tuple(getattr(self.period, "funding_periods", ()) or (self.funding_period,))
+
+    @property
     def period_label(self) -> str:
         p = self.period
         span = f"{de_date(p.start)} – {de_date(p.end)}"
@@ -53,7 +58,7 @@ class ReportContext:
 
     @property
     def funding_label(self) -> str:
-        return FUNDING_PERIOD_LABELS.get(self.funding_period, self.funding_period)
+        return " und ".join(FUNDING_PERIOD_LABELS.get(fp, fp) for fp in self.funding_periods)
 
     @property
     def funding_note(self) -> str:

@@ -6,9 +6,11 @@ from pathlib import Path
 
 from pipeline.reports import xlsx
 from pipeline.reports.context import ReportContext, definitions, settings_notes
-from pipeline.reports.figures import GENDER_LABELS, esf_table
+from pipeline.reports.figures import FUNDING_PERIOD_LABELS, GENDER_LABELS, esf_table, esf_tables
 
 FILE_NAME = "esf_submission.xlsx"
+# a range across the change-over has one ESF sheet per funding period
+SHEET_NAMES = {"esf_2014_2020": "ESF-Indikatoren 2014-2020", "esfplus_2021_2027": "ESF+-Indikatoren 2021-2027"}
 
 
 def esf_columns(ctx: ReportContext, genders: list[str]) -> list[xlsx.Column]:
@@ -31,29 +33,39 @@ def write_esf_submission(ctx: ReportContext, out_dir: Path) -> Path:
     xlsx.add_key_value_sheet(wb, "Deckblatt", f"ESF-Indikatoren – {name} – {ctx.period_label}",
                              ctx.master_data(), name, notes)
 
-    table = esf_table(ctx.lk, ctx.funding_period, ctx.rules)
-    cols = esf_columns(ctx, table.gender_columns)
-    rows = []
-    for r in table.rows:
-        c = r.cells
-        rows.append([r.id, r.label, c["total"], *[c[g] for g in table.gender_columns], c["keine_angabe"],
-                     c.get("denominator"), c.get("share")])
-    esf_notes = [
-        "Gezählt werden vollständige Datensätze (Geschlecht, Geburtsdatum, Erwerbsstatus, ISCED-Stufe bekannt); "
-        "unvollständige Datensätze zählen nur in K02.",
-        "Ergebnisindikatoren: Verbleib bei Austritt (bis 28 Tage nach dem ESF-Austritt).",
-        "keine Angabe: vollständige Teilnehmende, die die Frage nicht beantwortet haben (zählen in keinem Zähler).",
-    ]
-    if ctx.funding_period == "esf_2014_2020":
-        esf_notes.append("ESF 2014–2020: Personen mit Geschlecht divers sind in »Insgesamt« enthalten.")
-    if ctx.public:
-        esf_notes.append(ctx.rules.footnote())
-    xlsx.add_table_sheet(wb, xlsx.SheetTable("ESF-Indikatoren", f"ESF-Indikatoren nach Geschlecht – "
-                                             f"{ctx.funding_label}", cols, rows, esf_notes), name)
+    tables = esf_tables(ctx.lk, ctx.funding_periods, ctx.rules)
+    both = len(tables) > 1
+    for table in tables:
+        label = FUNDING_PERIOD_LABELS.get(table.funding_period, table.funding_period)
+        cols = esf_columns(ctx, table.gender_columns)
+        rows = []
+        for r in table.rows:
+            c = r.cells
+            rows.append([r.id, r.label, c["total"], *[c[g] for g in table.gender_columns], c["keine_angabe"],
+                         c.get("denominator"), c.get("share")])
+        esf_notes = [
+            "Gezählt werden vollständige Datensätze (Geschlecht, Geburtsdatum, Erwerbsstatus, ISCED-Stufe bekannt); "
+            "unvollständige Datensätze zählen nur in K02.",
+            "Ergebnisindikatoren: Verbleib bei Austritt (bis 28 Tage nach dem ESF-Austritt).",
+            "keine Angabe: vollständige Teilnehmende, die die Frage nicht beantwortet haben (zählen in keinem "
+            "Zähler).",
+        ]
+        if both:
+            esf_notes.append(f"Der Zeitraum umfasst beide Förderperioden: gezählt werden hier nur die Teilnehmenden "
+                             f"der Projektjahre der {label}.")
+        if table.funding_period == "esf_2014_2020":
+            esf_notes.append("ESF 2014–2020: Personen mit Geschlecht divers sind in »Insgesamt« enthalten.")
+            if both:
+                esf_notes.append("K02 (Teilnehmende insgesamt) zählt beide Förderperioden: siehe Blatt Teilnehmende.")
+        if ctx.public:
+            esf_notes.append(ctx.rules.footnote())
+        sheet = SHEET_NAMES[table.funding_period] if both else "ESF-Indikatoren"
+        xlsx.add_table_sheet(wb, xlsx.SheetTable(sheet, f"ESF-Indikatoren nach Geschlecht – {label}", cols, rows,
+                                                 esf_notes), name)
 
     xlsx.add_table_sheet(wb, participants_table(ctx), name)
 
-    ids = [r.id for r in table.rows] + ["K20"]
+    ids = [r.id for t in tables for r in t.rows] + ["K02", "K20"]
     defs = definitions(ids, ctx.config)
     xlsx.add_table_sheet(wb, xlsx.SheetTable(
         "Definitionen", "Definitionen der Indikatoren",
@@ -102,6 +114,9 @@ def participants_table(ctx: ReportContext) -> xlsx.SheetTable:
         formats.append({})
     notes = ["Vollständig: Geschlecht ≠ keine Angabe, Geburtsdatum, Erwerbsstatus bei Eintritt und ISCED-Stufe "
              "bekannt."]
+    if len(ctx.funding_periods) > 1:
+        notes.append("Der Zeitraum umfasst beide Förderperioden: K02 und K20 zählen die Teilnehmenden beider "
+                     "Förderperioden, EECO01 nur die der ESF+-Projektjahre.")
     if ctx.public:
         notes.append(rules.footnote())
     return xlsx.SheetTable("Teilnehmende", "ESF-Teilnehmende und Vollständigkeit der Datensätze",

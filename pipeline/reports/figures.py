@@ -145,21 +145,27 @@ class EsfTable:
     rows: list[EsfRow] = field(default_factory=list)
 
 
-def esf_indicator_ids(lk: Lookup, funding_period: str) -> list[str]:
-    """ESF indicators of the funding period in catalogue order; 2014-20 leads with K02 as total participants."""
+def esf_indicator_ids(lk: Lookup, funding_period: str, with_total: bool = True) -> list[str]:
+    """ESF indicators of the funding period in catalogue order; 2014-20 leads with K02 as total participants
+    (``with_total``; not in a range across both funding periods, where K02 counts the participants of both)."""
     try:
         ids = [i.id for i in catalogue().for_funding_period(funding_period) if i.family.startswith("esf")]
     except (ImportError, AttributeError):
         prefix = ("EECO", "EECR") if funding_period == "esfplus_2021_2027" else ("CO", "CR")
         ids = [i for i in lk.indicator_ids() if i.startswith(prefix)]
-    if funding_period == "esf_2014_2020" and "K02" not in ids:
+    if funding_period == "esf_2014_2020" and "K02" not in ids and with_total:
         ids = ["K02", *ids]
     return [i for i in ids if lk.has(i)]
 
 
-def esf_table(lk: Lookup, funding_period: str, rules: Rules) -> EsfTable:
+def esf_tables(lk: Lookup, funding_periods: tuple[str, ...], rules: Rules) -> list[EsfTable]:
+    """One ESF table per funding period of the report (two for a range across the change-over)."""
+    return [esf_table(lk, fp, rules, with_total=len(funding_periods) == 1) for fp in funding_periods]
+
+
+def esf_table(lk: Lookup, funding_period: str, rules: Rules, with_total: bool = True) -> EsfTable:
     genders = ["women", "men", "non_binary"] if funding_period == "esfplus_2021_2027" else ["women", "men"]
-    ids = esf_indicator_ids(lk, funding_period)
+    ids = esf_indicator_ids(lk, funding_period, with_total)
     # exact counts per cell key (indicator, column)
     exact: dict[tuple[str, str], float | None] = {}
     special: dict[tuple[str, str], bool] = {}

@@ -13,10 +13,11 @@ from pipeline.reports.context import ReportContext, de_date, definitions, settin
 from pipeline.reports.disclosure import Suppressed
 from pipeline.reports.figures import (
     DIMENSION_LABELS,
+    FUNDING_PERIOD_LABELS,
     GENDER_LABELS,
     UNIT_LABELS,
     breakdowns,
-    esf_table,
+    esf_tables,
     k_table,
     public_key_figures,
 )
@@ -72,7 +73,9 @@ def _destinations(ctx: ReportContext, con) -> list[tuple[str, int]]:
 
 def report_context(ctx: ReportContext, con) -> dict:
     lk, rules, public = ctx.lk, ctx.rules, ctx.public
-    esf = esf_table(lk, ctx.funding_period, rules)
+    tables = esf_tables(lk, ctx.funding_periods, rules)  # two for a range across the change-over
+    esf = tables[-1]
+    esf_ids = [r.id for t in tables for r in t.rows]
     data: dict = {
         "ctx": ctx,
         "public": public,
@@ -82,6 +85,8 @@ def report_context(ctx: ReportContext, con) -> dict:
         "footnote": rules.footnote(),
         "esf": esf,
         "esf_genders": [(g, GENDER_LABELS[g]) for g in esf.gender_columns],
+        "esf_sets": [{"label": FUNDING_PERIOD_LABELS.get(t.funding_period, t.funding_period), "table": t,
+                      "genders": [(g, GENDER_LABELS[g]) for g in t.gender_columns], "chart": None} for t in tables],
         "units": UNIT_LABELS,
         "dims": DIMENSION_LABELS,
         "settings": settings_notes(ctx.config),
@@ -96,14 +101,14 @@ def report_context(ctx: ReportContext, con) -> dict:
         data["headline"] = [r for r in key if r.id in HEADLINE_IDS]
         data["indicators"] = []
         data["breakdowns"] = []
-        data["definitions"] = definitions([r.id for r in key] + [r.id for r in esf.rows], ctx.config)
+        data["definitions"] = definitions([r.id for r in key] + esf_ids, ctx.config)
         return data
     rows = [r for r in k_table(lk, rules) if ctx.show_coach or r.id != "K18"]
     data["indicators"] = rows
     data["headline"] = [r for r in rows if r.id in HEADLINE_IDS]
     bds = breakdowns(lk, rules, dims=("jobcenter_site", "household_type", "help_group", "exit_reason", "statistic"))
     data["breakdowns"] = bds
-    data["definitions"] = definitions([r.id for r in rows] + [r.id for r in esf.rows], ctx.config)
+    data["definitions"] = definitions([r.id for r in rows] + esf_ids, ctx.config)
 
     monthly = timeseries.monthly(con, ctx.config, ctx.period, ctx.result.data_state)
     data["monthly"] = monthly.to_dict("records")
@@ -121,11 +126,15 @@ def report_context(ctx: ReportContext, con) -> dict:
         data["charts"]["destinations"] = charts.horizontal_bars([d for d, _ in shown], [n for _, n in shown],
                                                                 "Teilnehmende (Verbleib bei Austritt)",
                                                                 name="destinations")
-    count_rows = [r for r in esf.rows if r.unit == "count" and r.id != "K02"]
-    if count_rows:
-        data["charts"]["esf_gender"] = charts.grouped_by_gender(
-            [r.id for r in count_rows],
-            {GENDER_LABELS[g]: [r.cells[g] for r in count_rows] for g in esf.gender_columns})
+    for esf_set in data["esf_sets"]:
+        t = esf_set["table"]
+        count_rows = [r for r in t.rows if r.unit == "count" and r.id != "K02"]
+        if count_rows:
+            esf_set["chart"] = charts.grouped_by_gender(
+                [r.id for r in count_rows],
+                {GENDER_LABELS[g]: [r.cells[g] for r in count_rows] for g in t.gender_columns},
+                name="gender" if len(tables) == 1 else f"gender-{t.funding_period}")
+    data["charts"]["esf_gender"] = data["esf_sets"][-1]["chart"]
     if ctx.show_coach:
         data["coach"] = timeseries.by_coach(con, ctx.config, ctx.period, ctx.result.data_state).to_dict("records")
     files = timeseries.ingest_summary(con)
