@@ -96,7 +96,7 @@ def targets(sizes: dict) -> list[tuple[str, str, str]]:
             v = r[k]["run_vs_import"]
             pairs = ", ".join(_f(x) for x in sizes[k]["e2e"].get("ratios_to_import") or [])
             rows.append((f"n = {_n(k)}: `run` (beide Berichtssätze) ≤ {RUN_VS_IMPORT:g} × Import des Stacks",
-                         f"{_f(v)} × (Median der Paare: {pairs})", _ok(v <= RUN_VS_IMPORT)))
+                         f"{_f(v)} × (Median; Paare: {pairs})", _ok(v <= RUN_VS_IMPORT)))
     for k in keys:
         if int(k) >= 30000 and "pandas_vs_indicators" in r[k]:
             v = r[k]["pandas_vs_indicators"]
