@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo serve test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/esf-pipeline demo
 
+# the local web page; without a database of its own it shows the demo data of `make demo`
+serve: $(STAMP)
+	$(BIN)/esf-pipeline serve --config config.toml
+
 test: $(STAMP)
-	GX_ANALYTICS_ENABLED=False $(BIN)/python -m pytest -n 2 tests
+	GX_ANALYTICS_ENABLED=False $(BIN)/python -m pytest -n 2 --dist loadgroup tests
 	$(BIN)/ruff check pipeline tests benchmarks
 
 lint: $(STAMP)

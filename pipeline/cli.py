@@ -124,7 +124,21 @@ def _job(cfg: Config, kind: str):
     from pipeline import jobs
 
     with jobs.job(cfg, kind, "cli") as handle:
+        _audit(cfg, "job", f"{jobs.KINDS.get(kind, kind)} {handle.id}")
         yield handle
+
+
+def _audit(cfg: Config, action: str, what: str) -> None:
+    """The audit log is shared with the web page: who is the face and the system account, never data."""
+    import getpass
+
+    from pipeline import audit
+
+    try:
+        who = f"cli/{getpass.getuser()}"
+    except (KeyError, OSError):
+        who = "cli/-"
+    audit.record(cfg, who, action, what)
 
 
 # --- printing ----------------------------------------------------------------------------------------
@@ -452,12 +466,42 @@ def erase_cmd(
     from pipeline import runs
 
     cfg = _config(config, db=db)
-    runs.erase(cfg, person_id, note)
+    try:
+        runs.erase(cfg, person_id, note)
+    except UserError:
+        _audit(cfg, "erasure_refused", "Person-ID unbekannt")
+        raise
+    _audit(cfg, "erasure", "Löschersuchen erfasst (Person-ID nicht protokolliert)")
     stdout.print(
         f"Löschersuchen für {person_id} erfasst. Die Person ist ab sofort von Auswertungen für Analysten "
         "ausgenommen (Art. 18 DSGVO); ihre Daten werden mit Ablauf der Aufbewahrungsfrist gelöscht "
         "(Art. 17 Abs. 3 lit. b DSGVO: ESF-Nachweispflicht). Mit 'esf-pipeline retention' ausführen."
     )
+
+
+@app.command("serve")
+@_friendly
+def serve_cmd(
+    config: ConfigOpt = Path("config.toml"),
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: einen freien wählen)")] = 8765,
+    host: Annotated[str, typer.Option("--host", help="Adresse; nicht-lokal nur mit Passwort")] = "127.0.0.1",
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="Browser nicht öffnen")] = False,
+    set_password: Annotated[
+        bool, typer.Option("--set-password", help="Passwort festlegen (als Hash) und enden")
+    ] = False,
+    db: DbOpt = None,
+) -> None:
+    """Lokale Webseite starten: Lieferung, Prüfergebnis, Berichte, Kennzahlen (Anmeldelink wird ausgegeben)."""
+    from pipeline.web import auth, serve
+
+    cfg = _config(config, db=db)
+    if set_password:
+        pw = typer.prompt("Neues Passwort", hide_input=True, confirmation_prompt=True)
+        if len(pw) < 10:
+            raise ConfigError("Das Passwort braucht mindestens 10 Zeichen.")
+        stdout.print(f"Passwort-Hash gespeichert in {auth.write_password(cfg, pw)} (nur für diesen Benutzer lesbar).")
+        return
+    serve.serve(cfg, host=host, port=port, open_browser=not no_browser, say=stdout.print)
 
 
 def main() -> None:

@@ -109,6 +109,15 @@ class Retention(_Strict):
     last_payment_year: dict[str, int] = {}  # funding period -> year of last payment
 
 
+class Web(_Strict):
+    """The local web page (``esf-pipeline serve``)."""
+
+    password_hash: str = ""  # scrypt hash written by ``serve --set-password``; required to bind beyond localhost
+    max_upload_mb: int = Field(default=200, ge=1)  # per request, all files together
+    max_files: int = Field(default=10, ge=1)  # per upload
+    allowed_hosts: list[str] = []  # further Host names when bound to another address
+
+
 class Config(_Strict):
     paths: Paths = Paths()
     project: Project = Project()
@@ -119,6 +128,7 @@ class Config(_Strict):
     disclosure: Disclosure = Disclosure()
     mapping: dict[str, dict[str, str]] = {}
     retention: Retention = Retention()
+    web: Web = Web()
 
     base_dir: Path = Path(".")
     sha256: str = ""

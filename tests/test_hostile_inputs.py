@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from export_files import headers, household, rows_of, write_csv
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from pipeline import db, ingest, model, read
@@ -204,6 +204,13 @@ def test_csv_dialects_round_trip_through_the_reader(tmp_path_factory, values, en
 
     d = tmp_path_factory.mktemp("dialect")
     path = write_csv(d / "kontakte_20200131.csv", ["A", "B", "C"], values, encoding=encoding, sep=sep, newline=newline)
+    if encoding == "cp1252":
+        # Windows-1252 bytes that are also valid UTF-8 (e.g. "Â" + no-break space = C2 A0) cannot be told apart:
+        # the reader rightly takes UTF-8 there; such cells never occur in German text
+        try:
+            assume(path.read_bytes().decode("utf-8") == path.read_bytes().decode("cp1252"))
+        except UnicodeDecodeError:
+            pass
     if not any(any(v.strip() for v in row) for row in values):
         return  # an all-blank file has no data rows (F03), covered above
     decoded = read.decode_csv(path, d)

@@ -108,3 +108,15 @@ def test_a_killed_job_shows_as_failed_after_a_restart(cfg):
     assert job.outcome == "failed" and "Abgebrochen" in job.message
     assert job.files == ["haushalte_20200131.csv"]
     assert jobs.get(cfg, job.id).outcome == "failed"
+
+
+def test_cli_jobs_and_erasure_requests_reach_the_shared_audit_log(cfg):
+    from pipeline import audit
+
+    write_csv(cfg.inbox / "haushalte_20200131.csv", headers("households"), rows_of("households", [household("B1")]))
+    assert _cli(cfg, "ingest", "--quiet").returncode == 0
+    assert _cli(cfg, "erase", "--person-id", "P-UNKNOWN").returncode == 1
+    entries = audit.entries(cfg)
+    assert [e.action for e in entries] == ["erasure_refused", "job"]
+    assert entries[1].who.startswith("cli/") and entries[1].what.startswith("Einlesen ")
+    assert all("P-UNKNOWN" not in e.what for e in entries)

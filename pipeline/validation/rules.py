@@ -39,6 +39,7 @@ class Rule:
     title: str
     message: str
     defect_kinds: tuple[str, ...] = ()
+    guidance: str = ""  # what to do about it, for the web page's rule pages
 
 
 @cache
@@ -49,7 +50,9 @@ def rules() -> dict[str, Rule]:
     for rule_id, r in raw.items():
         if r["severity"] not in SEVERITIES:
             raise ValueError(f"rules.toml: {rule_id} has unknown severity {r['severity']!r}")
-        out[rule_id] = Rule(rule_id, r["severity"], r["title"], r["message"], tuple(r.get("defect_kinds", ())))
+        out[rule_id] = Rule(
+            rule_id, r["severity"], r["title"], r["message"], tuple(r.get("defect_kinds", ())), r.get("guidance", "")
+        )
     return out
 
 

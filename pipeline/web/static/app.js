@@ -1,0 +1,45 @@
+// Drag and drop onto the file picker, the list of chosen files and the upload progress bar.
+// No inline script anywhere (CSP script-src 'self'); the page works without this file too.
+(function () {
+  "use strict";
+  function setup() {
+    var zone = document.getElementById("dropzone");
+    var input = document.getElementById("dateien");
+    var list = document.getElementById("chosen-files");
+    if (!zone || !input || zone.dataset.ready) { return; }
+    zone.dataset.ready = "1";
+    function show() {
+      if (!list) { return; }
+      list.textContent = "";
+      Array.prototype.forEach.call(input.files, function (f) {
+        var li = document.createElement("li");
+        li.textContent = f.name + " (" + Math.max(1, Math.round(f.size / 1024)) + " KB)";
+        list.appendChild(li);
+      });
+    }
+    input.addEventListener("change", show);
+    ["dragenter", "dragover"].forEach(function (ev) {
+      zone.addEventListener(ev, function (e) { e.preventDefault(); zone.classList.add("dragover"); });
+    });
+    ["dragleave", "drop"].forEach(function (ev) {
+      zone.addEventListener(ev, function (e) { e.preventDefault(); zone.classList.remove("dragover"); });
+    });
+    zone.addEventListener("drop", function (e) {
+      if (e.dataTransfer && e.dataTransfer.files.length) { input.files = e.dataTransfer.files; show(); }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", setup);
+  document.addEventListener("htmx:afterSettle", setup);
+  document.addEventListener("htmx:xhr:progress", function (e) {
+    var bar = document.getElementById("upload-progress");
+    if (!bar || !e.detail || !e.detail.lengthComputable) { return; }
+    bar.hidden = false;
+    var pct = Math.round(e.detail.loaded / e.detail.total * 100);
+    bar.value = pct;
+    bar.textContent = pct + " %";
+  });
+  document.addEventListener("htmx:afterRequest", function () {
+    var bar = document.getElementById("upload-progress");
+    if (bar) { bar.hidden = true; }
+  });
+})();

@@ -1,0 +1,194 @@
+"""Support for the real-browser tests of the web page: the Debian browser, axe-core, the personal-data scan.
+
+Playwright drives Debian's ``chromium-headless-shell`` (no ``playwright install``: its download host is not
+reachable offline). axe-core comes with axe-playwright-python and is injected with ``page.evaluate``, which a
+strict Content-Security-Policy allows (a ``<script>`` tag would be blocked).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from pipeline import model, read
+
+CHROMIUM = Path(os.environ.get("ESF_CHROMIUM", "/usr/lib/chromium/chromium-headless-shell"))
+LAUNCH_ARGS = [
+    "--no-sandbox",  # CI runs as root
+    "--disable-dev-shm-usage",  # Debian's small-/dev/shm check is broken on these machines
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+SECRET_COLUMNS = {model.normalise(h): kind for h, kind in (
+    ("Vorname", "name"), ("Nachname", "name"), ("BG-Nummer", "bg_number"), ("Geburtsdatum", "birth_date"))}
+
+
+def require_browser() -> None:
+    """Skip without the browser on a developer machine; on CI (``CI`` set) a missing browser is a failure."""
+    missing = [what for what, ok in (
+        (str(CHROMIUM), CHROMIUM.exists()),
+        ("playwright", _importable("playwright")),
+        ("axe_playwright_python", _importable("axe_playwright_python")),
+        ("pdftotext", shutil.which("pdftotext") is not None),
+    ) if not ok]
+    if missing:
+        msg = f"browser tests need {', '.join(missing)} (.ci/run installs them)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+
+
+def _importable(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+def launch(playwright):
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+
+
+def axe_serious(page) -> list[dict]:
+    """Serious or critical axe-core violations of the page as loaded (id, impact, help, the first targets)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
+             "targets": [n["target"] for n in v["nodes"][:3]]}
+            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+
+
+# --- personal values of the input ---------------------------------------------------------------------------
+
+
+def date_forms(text: str) -> set[str]:
+    """A birth date as exported, plus the forms a page or file could show it in (ISO, TT.MM.JJJJ)."""
+    forms = {text} if len(text) >= 8 else set()
+    for fmt in ("%d.%m.%Y", "%Y-%m-%d", "%d.%m.%y", "%Y-%m-%d %H:%M:%S"):
+        try:
+            d = dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+        if d.year > dt.date.today().year:  # two-digit birth years are 19JJ (exports.md)
+            d = d.replace(year=d.year - 100)
+        forms |= {d.isoformat(), d.strftime("%d.%m.%Y")}
+    return forms
+
+
+def personal_values(files: list[Path], not_secret_dates: set[str] = frozenset()) -> dict[str, set[str]]:
+    """Names, BG numbers and birth dates of the export files, decoded the way the pipeline reads them.
+
+    ``not_secret_dates`` (snapshot dates, cycle boundaries) are shown by design: a child born on such a day
+    is not a leak of that date.
+    """
+    found: dict[str, set[str]] = {"name": set(), "bg_number": set(), "birth_date": set()}
+    shown = set()
+    for d in not_secret_dates:
+        shown |= date_forms(d)
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in files:
+            shown |= date_forms(read.recognise(path).snapshot_date.isoformat())
+            if not path.name.startswith(("personen_", "haushalte_")):
+                continue
+            decoded = read.decode(read.recognise(path), Path(tmp))
+            enc = "utf-8-sig" if decoded.encoding == "utf-8-sig" else "utf-8"
+            with decoded.csv_path.open(encoding=enc, newline="") as fh:
+                rows = list(csv.reader(fh, delimiter=decoded.separator, quotechar='"'))
+            header, body = rows[0], rows[1:]
+            for i, h in enumerate(header):
+                kind = SECRET_COLUMNS.get(model.normalise(h))
+                for row in body if kind else []:
+                    value = row[i].strip() if i < len(row) else ""
+                    if value:
+                        found[kind] |= date_forms(value) if kind == "birth_date" else {value}
+    found["birth_date"] -= shown
+    return found
+
+
+def allowed_words() -> set[str]:
+    """Words the pages show legitimately (labels, catalogue, rules): a name equal to one cannot be told apart."""
+    from pipeline import catalogue
+    from pipeline.validation.rules import rules
+
+    texts = [lbl for lst in model.label_lists().values() for lbl in lst.labels.values()]
+    texts += [f"{i.label} {i.definition}" for i in catalogue.indicators()]
+    texts += [f"{r.title} {r.message}" for r in rules().values()]
+    return {w for t in texts for w in re.findall(r"\w+", t)}
+
+
+def leaks(text: str, personal: dict[str, set[str]], allowed: set[str]) -> list[str]:
+    """Personal values found in a text (names as whole words, BG numbers and birth dates anywhere)."""
+    found = [n for n in personal["name"] if n not in allowed and re.search(rf"(?<!\w){re.escape(n)}(?!\w)", text)]
+    found += [b for b in personal["bg_number"] if b in text]
+    found += [d for d in personal["birth_date"] if d in text]
+    return sorted(found)
+
+
+# --- text of a download ---------------------------------------------------------------------------------------
+
+
+def file_texts(name: str, data: bytes) -> list[tuple[str, str]]:
+    """(name, readable text) of a downloaded file; a zip yields one entry per member."""
+    low = name.lower()
+    if low.endswith(".zip"):
+        out = []
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            for member in zf.namelist():
+                if not member.endswith("/"):
+                    out += file_texts(f"{name}!{member}", zf.read(member))
+        return out
+    if low.endswith((".xlsx", ".xlsm")):
+        return [(name, xlsx_text(data))]
+    if low.endswith(".pdf"):
+        return [(name, pdf_text(data))]
+    if low.endswith(".docx"):
+        return [(name, docx_text(data))]
+    if low.endswith((".png", ".jpg", ".jpeg", ".gif", ".woff", ".woff2", ".ico")):
+        return [(name, "")]  # binary: no readable text (charts are checked through their data elsewhere)
+    return [(name, data.decode("utf-8", "replace"))]
+
+
+def xlsx_text(data: bytes) -> str:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(io.BytesIO(data), read_only=False)
+    parts = []
+    for ws in wb.worksheets:
+        parts.append(ws.title)
+        for row in ws.iter_rows(values_only=True):
+            parts += [str(v) for v in row if v is not None]
+            parts += [v.isoformat() for v in row if isinstance(v, dt.date | dt.datetime)]
+    wb.close()
+    return "\n".join(parts)
+
+
+def pdf_text(data: bytes) -> str:
+    proc = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True)
+    return proc.stdout.decode("utf-8", "replace")
+
+
+def docx_text(data: bytes) -> str:
+    try:
+        import docx  # python-docx, when the office-files extra is installed
+    except ImportError:
+        docx = None
+    if docx is not None:
+        doc = docx.Document(io.BytesIO(data))
+        parts = [p.text for p in doc.paragraphs]
+        parts += [c.text for t in doc.tables for r in t.rows for c in r.cells]
+        return "\n".join(parts)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:  # the XML parts, tags stripped
+        xml = " ".join(zf.read(n).decode("utf-8", "replace") for n in zf.namelist() if n.endswith(".xml"))
+    return re.sub(r"<[^>]+>", " ", xml)
