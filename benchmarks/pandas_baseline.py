@@ -49,7 +49,7 @@ def latest_file(inbox: Path, prefix: str) -> tuple[Path, pd.Timestamp]:
 
 def read_export(path: Path) -> pd.DataFrame:
     if path.suffix.lower() == ".xlsx":
-        df = pd.read_excel(path, dtype=object)
+        df = pd.read_excel(path, dtype=object, engine="calamine")  # the fast reader the pipeline uses too
     else:
         with path.open("rb") as fh:
             first = fh.readline().decode("latin-1")

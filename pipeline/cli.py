@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -202,7 +201,7 @@ def _print_summary(result, period_dir: Path) -> None:
             continue
         v = row.iloc[0]["value"]
         ind = catalogue.get(ind_id)
-        if v is None or v is pd.NA or v != v:
+        if v is None or _is_na(v):
             text = "–"
         elif ind.unit == "share":
             text = f"{v * 100:.1f} %".replace(".", ",")
@@ -211,6 +210,12 @@ def _print_summary(result, period_dir: Path) -> None:
         table.add_row(f"{ind_id} {ind.label}", text)
     stdout.print(table)
     stdout.print(f"Berichte: {period_dir}")
+
+
+def _is_na(v) -> bool:
+    import pandas as pd  # only here: --help and ingest start without pandas
+
+    return v is pd.NA or v != v
 
 
 def _date(d) -> str:

@@ -34,20 +34,13 @@ def refuse_if_mostly_bad(con: duckdb.DuckDBPyConnection, config: Config, outcome
     the file, ``problems`` its row findings), ``ingest_files`` marks it failed with F14. True when refused.
 
     The share counts the rules of the file itself (row rules, malformed records); cross-table rules depend on
-    the other deliveries and do not refuse a file. Only a file that would supersede good data is refused (the
-    contract's reason: "a delivery that would replace good data with nothing"): the first delivery of a table
-    is loaded and its quarantined rows are listed for correction, as before.
+    the other deliveries and do not refuse a file. As exports.md says it, without exception: a first delivery
+    of a table is refused too (nothing is in force then, and the run says so; its findings stay listed).
     """
     limit = config.validation.reject_file_share
     if not outcome.rows_read or outcome.rows_quarantined / outcome.rows_read <= limit:
         return False
     key, table = outcome.sha256, outcome.table
-    older = con.execute(
-        "SELECT count(*) FROM ingest_files WHERE table_name = ? AND status = 'loaded' AND snapshot_date < ?",
-        [table, outcome.snapshot_date],
-    ).fetchone()[0]
-    if not older:
-        return False
     message = render(
         "F14",
         file_name=outcome.file_name,

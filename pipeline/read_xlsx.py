@@ -162,7 +162,7 @@ class XlsxBook:
                 self._book = _OpenpyxlBook(self._copy.path)
             else:
                 self._book = _CalamineBook(self._copy.path)
-        except FileProblem:
+        except (FileProblem, ImportError):  # a missing library is an installation problem, not a broken file
             raise
         except Exception:  # both libraries raise many types for broken files
             raise FileProblem("F01", "Excel-Datei ist beschädigt und kann nicht gelesen werden") from None
@@ -187,7 +187,7 @@ class XlsxBook:
         """Every row of ``sheet`` from row 1, as texts; empty cells are ``""``."""
         try:
             yield from self._book.rows(sheet)
-        except FileProblem:
+        except (FileProblem, ImportError):  # a missing library is an installation problem, not a broken file
             raise
         except Exception:
             raise FileProblem("F01", "Excel-Datei ist beschädigt und kann nicht vollständig gelesen werden") from None

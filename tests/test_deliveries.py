@@ -112,11 +112,13 @@ def test_reject_file_share_must_be_in_0_1(tmp_path, value):
         _cfg(tmp_path, f"\n[validation]\nreject_file_share = {value}\n")
 
 
-def test_a_first_delivery_is_loaded_with_its_quarantine_listed(cfg):
-    """Nothing to keep in force: the rows are loaded and listed for correction (not refused)."""
-    write_csv(cfg.inbox / "haushalte_20200131.csv", headers("households"), _households(4, bad=4))
+def test_a_mostly_bad_first_delivery_is_refused_too_with_its_findings_listed(cfg):
+    """exports.md refuses such a file without exception; its row findings stay listed for correction."""
+    write_csv(cfg.inbox / "haushalte_20200131.csv", headers("households"), _households(4, bad=3))
     (f,) = ingest.ingest(cfg).files
-    assert (f.status, f.rows_quarantined) == ("loaded", 4)
+    assert (f.status, f.rule_id, f.rows_loaded) == ("failed", "F14", 0)
+    assert _query(cfg, "SELECT count(*) FROM core_households")[0][0] == 0
+    assert _query(cfg, "SELECT count(*) FROM problems WHERE rule_id = 'R02'")[0][0] == 3
 
 
 # --- file identity ---------------------------------------------------------------------------------------
@@ -228,7 +230,11 @@ def test_every_table_empty_gives_a_clear_exit_1(cfg, tmp_path):
 
 
 def test_every_table_fully_quarantined_gives_a_report_not_an_internal_error(cfg, tmp_path):
-    """First deliveries whose every row is quarantined: empty views. The run writes its reports (exit 0)."""
+    """First deliveries whose every row is quarantined (accepted with reject_file_share = 1): empty views.
+    The run writes its reports (exit 0)."""
+    config = tmp_path / "config.toml"
+    default = config.read_text(encoding="utf-8")
+    config.write_text(default + "\n[validation]\nreject_file_share = 1.0\n", encoding="utf-8")
     hh = _households(2, bad=2)
     pp = rows_of("persons", [person("P1", "BG-0", **{"Rolle": "Chef"}), person("P2", "BG-1", **{"Rolle": "Chef"})])
     write_csv(cfg.inbox / "haushalte_20200131.csv", headers("households"), hh)
@@ -239,7 +245,8 @@ def test_every_table_fully_quarantined_gives_a_report_not_an_internal_error(cfg,
     assert "Kennzahlen 2019" in proc.stdout and "Haushalte: Stand 31.01.2020 (haushalte_20200131.csv)" in proc.stdout
     indicators = (cfg.outputs / "2019" / "indicators.csv").read_text(encoding="utf-8")
     assert "K01" in indicators
-    # a newer fully quarantined delivery is refused, and the run says why
+    # with the default limit, a newer fully quarantined delivery is refused, and the run says why
+    config.write_text(default, encoding="utf-8")
     write_csv(cfg.inbox / "haushalte_20200229.csv", headers("households"), hh)
     proc = _cli("run", "--period", "2019", "--config", str(tmp_path / "config.toml"), cwd=tmp_path)
     assert proc.returncode == 0 and "Interner Fehler" not in proc.stderr, proc.stderr

@@ -164,17 +164,18 @@ def test_one_megabyte_field_is_kept(cfg):
 
 
 def test_rows_with_wrong_field_count_are_quarantined_not_lost(cfg):
-    good = ";".join(str(v) for v in rows_of("households", [household("B1")])[0])
+    # three good rows, so that the two bad ones stay below the file-level refusal (F14, more than half bad)
+    good = "\n".join(";".join(str(v) for v in rows_of("households", [household(h)])[0]) for h in ("B1", "B4", "B5"))
     short = ";".join(str(v) for v in rows_of("households", [household("B2")])[0][:-3])
     long = ";".join(str(v) for v in rows_of("households", [household("B3")])[0]) + ";extra;more"
     (cfg.inbox / "haushalte_20200131.csv").write_text(f"{HEADER}\n{good}\n{short}\n{long}\n", encoding="utf-8")
     (f,) = ingest.ingest(cfg).files
-    assert f.status == "loaded" and f.rows_read == 3
-    assert f.rows_quarantined >= 2 and f.rows_loaded + f.rows_quarantined == 3
+    assert f.status == "loaded" and f.rows_read == 5
+    assert f.rows_quarantined >= 2 and f.rows_loaded + f.rows_quarantined == 5
     con = db.connect(cfg.database, read_only=True)
     rows = con.execute("SELECT source_row, severity, message FROM problems WHERE rule_id = 'R00' ORDER BY 1").fetchall()
     message = rules()["R00"].message
-    assert rows == [(3, "row_error", message), (4, "row_error", message)]
+    assert rows == [(5, "row_error", message), (6, "row_error", message)]
     con.close()
 
 
