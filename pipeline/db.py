@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from pathlib import Path
 
 import duckdb
@@ -101,14 +102,32 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
     """Open the database; a new file is created readable by the owner only."""
     path = Path(path)
     if read_only:
-        return duckdb.connect(str(path), read_only=True)
+        return _open_waiting(path, read_only=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     is_new = not path.exists()
-    con = duckdb.connect(str(path))
+    con = _open_waiting(path, read_only=False)
     if is_new:
         os.chmod(path, 0o600)
     create_schema(con)
     return con
+
+
+LOCK_WAIT_SECONDS = 15.0
+
+
+def _open_waiting(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Open the file; while another process holds DuckDB's file lock for a moment (a page or notebook copying
+    the database through the API holds a read lock for the copy), retry instead of failing the job."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
 
 def delivery_key(content_sha: str, table: str, snapshot: dt.date, taken: bool) -> str:

@@ -85,3 +85,20 @@ def test_second_run_at_the_same_time_stops_with_clear_message(cfg):
     assert second.returncode == 1
     assert "anderen Lauf" in second.stderr and "Traceback" not in second.stderr
     assert _state(cfg)[1:3] == (300_000, 300_000)
+
+
+def test_ingest_waits_for_a_reader_that_holds_the_file_for_a_moment(cfg):
+    """A page or notebook copying the database (api.connect) holds DuckDB's read lock briefly: the writer waits."""
+    write_csv(cfg.inbox / "haushalte_20200131.csv", headers("households"), rows_of("households", [household("B1")]))
+    subprocess.run(_ingest_cmd(cfg), check=True, capture_output=True)
+    write_csv(cfg.inbox / "haushalte_20200229.csv", headers("households"), rows_of("households", [household("B1")]))
+    code = (
+        "import duckdb, sys, time; con = duckdb.connect(sys.argv[1], read_only=True); print('open', flush=True); "
+        "time.sleep(1.5); con.close()"
+    )
+    reader = subprocess.Popen([sys.executable, "-c", code, str(cfg.database)], stdout=subprocess.PIPE, text=True)
+    assert reader.stdout.readline().strip() == "open"
+    proc = subprocess.run(_ingest_cmd(cfg), capture_output=True, text=True)
+    reader.wait()
+    assert proc.returncode == 0, proc.stderr
+    assert _state(cfg)[0] == 2
