@@ -7,6 +7,7 @@ everything else gets a plain, valid default. ``load()`` writes one loaded ``inge
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import hashlib
 import shutil
@@ -152,6 +153,7 @@ def open_db(tmp_path: Path):
     """A fresh database file in tmp_path (copied from a schema-only template: creating the schema is slow)."""
     if not _TEMPLATE:
         tmpl = Path(tempfile.mkdtemp(prefix="indicator-template-")) / "template.duckdb"
+        atexit.register(shutil.rmtree, tmpl.parent, True)  # schema only, but no litter in /tmp
         db.connect(tmpl).close()
         _TEMPLATE.append(tmpl)
     tmp_path.mkdir(parents=True, exist_ok=True)
