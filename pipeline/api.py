@@ -21,7 +21,6 @@ import dataclasses
 import datetime as dt
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import duckdb
@@ -75,19 +74,15 @@ def _db_path(db: Path | str | None, config: Path | str | Config) -> Path:
 
 def _open_source(path: Path, wait: float) -> duckdb.DuckDBPyConnection:
     """Open the real file read-only; while a writer holds it, retry until ``wait`` seconds have passed."""
-    deadline = time.monotonic() + wait
-    delay = 0.1
-    while True:
-        try:
-            return duckdb.connect(str(path), read_only=True)
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
-                raise RuntimeError(
-                    f"Die Datenbank {path.name} wird gerade geschrieben (Einlesen/Lauf); bitte gleich noch einmal "
-                    f"versuchen. / The database is being written; try again in a moment."
-                ) from exc
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
+    try:
+        return _db.open_waiting(path, read_only=True, wait=wait)
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        raise RuntimeError(
+            f"Die Datenbank {path.name} wird gerade geschrieben (Einlesen/Lauf); bitte gleich noch einmal "
+            f"versuchen. / The database is being written; try again in a moment."
+        ) from exc
 
 
 def _private_copy(path: Path, wait: float) -> duckdb.DuckDBPyConnection:

@@ -102,10 +102,10 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
     """Open the database; a new file is created readable by the owner only."""
     path = Path(path)
     if read_only:
-        return _open_waiting(path, read_only=True)
+        return open_waiting(path, read_only=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     is_new = not path.exists()
-    con = _open_waiting(path, read_only=False)
+    con = open_waiting(path, read_only=False)
     if is_new:
         os.chmod(path, 0o600)
     create_schema(con)
@@ -115,10 +115,10 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
 LOCK_WAIT_SECONDS = 15.0
 
 
-def _open_waiting(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+def open_waiting(path: Path, read_only: bool, wait: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
     """Open the file; while another process holds DuckDB's file lock for a moment (a page or notebook copying
-    the database through the API holds a read lock for the copy), retry instead of failing the job."""
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    the database through the API holds a read lock for the copy), retry for up to ``wait`` seconds."""
+    deadline = time.monotonic() + wait
     delay = 0.05
     while True:
         try:
