@@ -350,9 +350,14 @@ def _heartbeat(cfg: Config, job_id: str, stop: threading.Event) -> None:
             pass  # a busy store: the next beat tries again
 
 
+# set by a face that aborts the running job on purpose (watch's second signal): whatever exception the
+# interrupted library then raises (DuckDB, pandas, GX wrap it differently), the job was aborted, not broken
+ABORT_REQUESTED = threading.Event()
+
+
 def _failure_text(exc: BaseException) -> str:
     # DuckDB turns a signal that arrives during a query into its own "Query interrupted" error
-    if isinstance(exc, KeyboardInterrupt | SystemExit) or str(exc) == "Query interrupted":
+    if ABORT_REQUESTED.is_set() or isinstance(exc, KeyboardInterrupt | SystemExit) or str(exc) == "Query interrupted":
         return "Abgebrochen."
     known = ("UserError", "Busy", "IngestAborted", "ConfigError", "PeriodError", "WorkerDied")
     name = getattr(exc, "type_name", type(exc).__name__)

@@ -94,6 +94,7 @@ class Scheduler:
         """From a signal handler in the main thread (``watch``): abort the running job now."""
         self.aborted = True
         self.stopping.set()
+        jobs.ABORT_REQUESTED.set()
         raise KeyboardInterrupt
 
     def last_pull(self) -> jobs.Job | None:
