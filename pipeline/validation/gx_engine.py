@@ -12,8 +12,10 @@ validation result (counts, no values or row lists) that Data Docs are built from
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import os
 import re
+import sys
 import warnings
 from dataclasses import dataclass
 from functools import cache
@@ -43,10 +45,38 @@ SAFE_RESULT_KEYS = (
 )
 
 
+# Imported by GX at start-up for expectations and metrics the pipeline never uses (KL divergence, KS tests),
+# about a third of ``import great_expectations`` (issue 15): loaded when first used, not before.
+DEFERRED_IMPORTS = ("scipy.stats",)
+
+
+def _defer_import(name: str) -> None:
+    """Put ``name`` into ``sys.modules`` as a module that loads itself on its first attribute access
+    (:class:`importlib.util.LazyLoader`); nothing if it is loaded already or not installed."""
+    if name in sys.modules:
+        return
+    try:
+        spec = importlib.util.find_spec(name)
+    except ImportError:
+        return
+    if spec is None or spec.loader is None:
+        return
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    parent, _, child = name.rpartition(".")
+    if parent:  # ``from scipy import stats`` finds the attribute without touching (and loading) the module
+        setattr(sys.modules[parent], child, module)
+
+
 @cache
 def _gx():
     os.environ["GX_ANALYTICS_ENABLED"] = "False"
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"great_expectations.*")
+    if "great_expectations" not in sys.modules:
+        for name in DEFERRED_IMPORTS:
+            _defer_import(name)
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
