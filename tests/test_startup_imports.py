@@ -62,3 +62,30 @@ def test_indicators_start_without_gx_weasyprint_matplotlib(project):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (out / "2025" / "indicators.csv").is_file()
     assert "duckdb" in names and not names & HEAVY, names & HEAVY
+
+
+def test_gx_is_imported_without_scipy_stats_and_altair_until_they_are_used():
+    """GX imports scipy.stats and altair for expectations the pipeline never uses (KL divergence, KS tests);
+    they are stand-ins until first used, and then behave as the real modules."""
+    code = """
+import sys
+from pipeline.validation import gx_engine
+gx, gxe = gx_engine._gx()
+assert gx.__name__ == "great_expectations" and hasattr(gxe, "ExpectColumnValuesToNotBeNull")
+kl = sys.modules["great_expectations.expectations.core.expect_column_kl_divergence_to_be_less_than"]
+print(sorted(type(sys.modules[m]).__name__ for m in ("scipy.stats", "altair")))
+print(round(kl.stats.entropy([0.5, 0.5]), 4), kl.alt.Chart.__name__)
+import scipy, scipy.stats, altair
+print(type(sys.modules["scipy.stats"]).__name__, scipy.stats is sys.modules["scipy.stats"], altair.__name__)
+from scipy.stats import entropy
+print(entropy is kl.stats.entropy)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "GX_ANALYTICS_ENABLED": "False"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.splitlines() == [
+        "['_DeferredModule', '_DeferredModule']",  # GX imported, neither module loaded
+        "0.6931 Chart",  # GX's own references work (the modules are loaded now)
+        "module True altair",
+        "True",
+    ]
