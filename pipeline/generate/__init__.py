@@ -25,7 +25,8 @@ from pipeline.config import Config, load_config
 from pipeline.generate.contacts import make_contacts, topic_strings
 from pipeline.generate.defects import ALL_KINDS, Injector
 from pipeline.generate.files import XLSX_MAX_ROWS, CsvOut, Dialect, de_date, de_date_short, iso_date, write_xlsx
-from pipeline.generate.world import Household, Plan, add_months, ags_codes, make_household, name_pools
+from pipeline.generate.households import Plan, make_household
+from pipeline.generate.world import Household, add_months, ags_codes, name_pools
 
 __all__ = ["GenerateResult", "generate", "default_cycles", "default_snapshot", "DIALECTS", "EXTRA_CONTACT_COLUMN"]
 
