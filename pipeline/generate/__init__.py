@@ -80,6 +80,19 @@ def _file_name(table: str, snap: dt.date, ext: str) -> str:
     return f"{model.tables()[table].file_prefix}_{snap:%Y%m%d}.{ext}"
 
 
+def _write_sheet_table(out_dir: Path, table: str, snap: dt.date, header: list[str], rows: list[list]) -> Path:
+    """A table the tool exports as XLSX (dates as date cells); as CSV with German dates above XLSX_MAX_ROWS."""
+    if len(rows) <= XLSX_MAX_ROWS:
+        path = out_dir / _file_name(table, snap, "xlsx")
+        write_xlsx(path, header, rows)
+    else:
+        path = out_dir / _file_name(table, snap, "csv")
+        o = CsvOut(path, header, DIALECTS[table])
+        o.write([[de_date(v) if isinstance(v, dt.date) else v for v in r] for r in rows])
+        o.close()
+    return path
+
+
 def generate(
     out_dir: Path,
     households: int = 60,
@@ -234,14 +247,7 @@ def generate(
     file_rows: dict[str, int] = {}
     for snap in reversed(snaps):
         rows = hh_rows[snap]
-        if len(rows) <= XLSX_MAX_ROWS:
-            path = out_dir / _file_name("households", snap, "xlsx")
-            write_xlsx(path, headers["households"], rows)
-        else:
-            path = out_dir / _file_name("households", snap, "csv")
-            o = CsvOut(path, headers["households"], DIALECTS["households"])
-            o.write([[de_date(v) if isinstance(v, dt.date) else v for v in r] for r in rows])
-            o.close()
+        path = _write_sheet_table(out_dir, "households", snap, headers["households"], rows)
         files.append(path)
         file_rows[path.name] = len(rows)
         for t in ("persons", "contacts", "helps"):
@@ -249,14 +255,7 @@ def generate(
             files.append(o.path)
             file_rows[o.path.name] = o.rows
         if snap == final:
-            if len(fu_rows) <= XLSX_MAX_ROWS:
-                path = out_dir / _file_name("followups", final, "xlsx")
-                write_xlsx(path, headers["followups"], fu_rows)
-            else:
-                path = out_dir / _file_name("followups", final, "csv")
-                o = CsvOut(path, headers["followups"], DIALECTS["followups"])
-                o.write([[de_date(v) if isinstance(v, dt.date) else v for v in r] for r in fu_rows])
-                o.close()
+            path = _write_sheet_table(out_dir, "followups", final, headers["followups"], fu_rows)
             files.append(path)
             file_rows[path.name] = len(fu_rows)
     final_files = {
