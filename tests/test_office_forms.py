@@ -7,17 +7,16 @@ refused with its own rule of rules.toml and a message that says what was found a
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import openpyxl
 import pytest
 from export_files import headers, household, rows_of
+from project_setup import project_config
+from project_setup import query as _query
 
-from pipeline import db, ingest, read
-from pipeline.config import load_config
+from pipeline import ingest, read
 from pipeline.validation.rules import rules
 
-ROOT = Path(__file__).resolve().parents[1]
 HH = headers("households")
 ROWS = rows_of(  # shared by the tests: never modify in place
     "households",
@@ -27,22 +26,12 @@ ROWS = rows_of(  # shared by the tests: never modify in place
 
 @pytest.fixture
 def cfg(tmp_path):
-    (tmp_path / "config.toml").write_text((ROOT / "config.toml").read_text(encoding="utf-8"), encoding="utf-8")
-    (tmp_path / "inbox").mkdir()
-    return load_config(tmp_path / "config.toml")
+    return project_config(tmp_path)
 
 
 def _text(sep: str = ";", newline: str = "\r\n", header: list[str] = HH, rows=ROWS, tail: str = "") -> str:
     lines = [sep.join(header)] + [sep.join(str(v) for v in r) + tail for r in rows]
     return newline.join(lines) + newline
-
-
-def _query(cfg, sql, params=None):
-    con = db.connect(cfg.database, read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 BLANK = ";" * (len(HH) - 1)
