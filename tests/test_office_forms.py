@@ -15,6 +15,7 @@ from project_setup import project_config
 from project_setup import query as _query
 
 from pipeline import ingest, read
+from pipeline.generate.office import workbook_bytes
 from pipeline.validation.rules import rules
 
 HH = headers("households")
@@ -213,23 +214,11 @@ def test_utf8_without_bom_is_detected_as_utf8(tmp_path):
     assert d.csv_path == p and "Müllerstraße" in d.csv_path.read_text(encoding="utf-8")
 
 
-def _workbook(sheets: dict[str, list[list[object]]]) -> bytes:
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, rows in sheets.items():
-        ws = wb.create_sheet(title)
-        for r in rows:
-            ws.append(r)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
 COVER = [["BG-Coaching – Export für die Berichtspipeline"], ["erstellt am", "31.01.2020"], [], ["Hinweis: vertraulich"]]
 
 
 def test_xlsx_with_a_cover_sheet_reads_the_table_sheet_and_says_so(cfg):
-    data = _workbook({"Deckblatt": COVER, "Notizen": [["frei"]], "Haushalte": [HH, *ROWS]})
+    data = workbook_bytes({"Deckblatt": COVER, "Notizen": [["frei"]], "Haushalte": [HH, *ROWS]})
     (cfg.inbox / "haushalte_20200131.xlsx").write_bytes(data)
     (f,) = ingest.ingest(cfg).files
     assert (f.status, f.rows_loaded, f.rows_quarantined) == ("loaded", 2, 0)
@@ -240,14 +229,14 @@ def test_xlsx_with_a_cover_sheet_reads_the_table_sheet_and_says_so(cfg):
 
 
 def test_xlsx_with_the_table_first_and_a_notes_sheet_after_it_is_read_without_a_note(cfg):
-    (cfg.inbox / "haushalte_20200131.xlsx").write_bytes(_workbook({"Export": [HH, *ROWS], "Notizen": COVER}))
+    (cfg.inbox / "haushalte_20200131.xlsx").write_bytes(workbook_bytes({"Export": [HH, *ROWS], "Notizen": COVER}))
     (f,) = ingest.ingest(cfg).files
     assert (f.status, f.rows_loaded, f.message) == ("loaded", 2, "")
     assert _query(cfg, "SELECT count(*) FROM problems") == [(0,)]
 
 
 def test_xlsx_with_two_table_sheets_is_refused(cfg):
-    data = _workbook({"Deckblatt": COVER, "Januar": [HH, *ROWS], "Februar": [HH, ROWS[0]]})
+    data = workbook_bytes({"Deckblatt": COVER, "Januar": [HH, *ROWS], "Februar": [HH, ROWS[0]]})
     (cfg.inbox / "haushalte_20200131.xlsx").write_bytes(data)
     (f,) = ingest.ingest(cfg).files
     assert (f.status, f.rule_id) == ("failed", "F13")
@@ -255,7 +244,7 @@ def test_xlsx_with_two_table_sheets_is_refused(cfg):
 
 
 def test_xlsx_with_a_title_row_above_the_header_is_refused(cfg):
-    data = _workbook({"Deckblatt": COVER, "Haushalte": [["Haushalte Stand 31.01.2020"], [], HH, *ROWS]})
+    data = workbook_bytes({"Deckblatt": COVER, "Haushalte": [["Haushalte Stand 31.01.2020"], [], HH, *ROWS]})
     (cfg.inbox / "haushalte_20200131.xlsx").write_bytes(data)
     (f,) = ingest.ingest(cfg).files
     assert (f.status, f.rule_id) == ("failed", "F09") and "Zeile 3" in f.message
