@@ -17,6 +17,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from pipeline.generate import files
 from pipeline.generate.files import de_date
 
 READABLE = (
@@ -96,7 +97,7 @@ def workbook_bytes(sheets: dict[str, list[list[object]]]) -> bytes:
             ws.append(r)
     buf = io.BytesIO()
     wb.save(buf)
-    return buf.getvalue()
+    return files.reproducible(buf.getvalue())  # same seed, same bytes
 
 
 def _blank(n: int, sep: str = ";") -> str:
