@@ -105,7 +105,10 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
             con.execute("INSERT INTO ref_eu27 SELECT unnest(?)", [list(model.eu27())])
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:  # no transaction left to roll back: the original error counts
+            pass
         raise
 
 
