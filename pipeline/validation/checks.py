@@ -121,7 +121,7 @@ def frame_sql(
 
 
 # Rows per join of raw and core in the SQL engine: the join of a whole 23.6-million-row contacts file (300,000
-# households) outgrew ingest's memory limit and spilled (its check took 320 s, 40x the 100,000 figure); joined in
+# households) outgrew ingest's memory limit and spilled (its check took 320 s, 17x the 19 s of 100,000); joined in
 # ranges of source_row, every hash table stays small and the cost grows linearly with the file.
 JOIN_CHUNK_ROWS = 1_000_000
 
