@@ -146,6 +146,7 @@ def render(results: dict) -> str:
         lines.append(f"- Hinweis: {results['note']}")
     lines += ["", "## Ziele (Verhältnisse aus demselben Lauf)", "", "| Ziel | Messwert | Ergebnis |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in targets(results.get("sizes", {}))]
+    lines += scaling(results.get("sizes", {}))
     for key in sorted(results.get("sizes", {}), key=int):
         entry = results["sizes"][key]
         gen = (entry.get("generate") or {}).get("inner") or {}
@@ -184,6 +185,26 @@ def render(results: dict) -> str:
                 lines.append(f"- pandas ÷ Indikatoren: **{_f(r['pandas_vs_indicators'], 1)} ×** (pandas nur Rechnen, "
                              f"ohne Einlesen: {_f(r.get('pandas_compute_vs_indicators'), 1)} ×)")
     return "\n".join(lines) + "\n"
+
+
+def scaling(sizes: dict) -> list[str]:
+    """How ingest grows with the size: time per household and per row, peak memory, against the floor."""
+    keys = [k for k in sorted(sizes, key=int) if int(k) >= 3000 and _inner(sizes[k].get("ingest"))]
+    if not keys:
+        return []
+    lines = ["", "## Skalierung (ingest)", "",
+             "| Haushalte | Zeilen | ingest Arbeit s | ms je Haushalt | µs je Zeile | Boden s | ingest ÷ Boden | "
+             "Spitze MB | Last (1 min) |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for k in keys:
+        ing = sizes[k]["ingest"]
+        secs, rows = _inner(ing), _inner(ing, "rows_read")
+        floor = _inner(sizes[k].get("floor"))
+        lines.append(f"| {_n(k)} | {_n(rows) if rows else '–'} | {_f(secs)} | {_f(secs / int(k) * 1000)} | "
+                     f"{_f(secs / rows * 1e6 if rows else None)} | {_f(floor)} | "
+                     f"{_f(secs / floor if floor else None)} | {_f(ing['peak_mb'], 0)} | "
+                     f"{_f(ing.get('load_before'), 1)} |")
+    return lines
 
 
 def _note(step: str, res: dict) -> str:

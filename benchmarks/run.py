@@ -47,7 +47,7 @@ if str(ROOT) not in sys.path:
 STEPS = ("generate", "ingest", "floor", "validate", "indicators", "reports", "pandas", "startup", "e2e")
 STACK_IMPORT = "import great_expectations, weasyprint, matplotlib.pyplot, duckdb, pandas, openpyxl"
 CLI_STEPS = ("e2e", "validate", "stack_import")
-DEFAULT_SIZES = (30, 3000, 30000, 100000)
+DEFAULT_SIZES = (30, 3000, 30000, 100000, 300000)  # 300 000: how cost and memory grow
 SEED = 7
 
 
@@ -199,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", default=",".join(STEPS), help=f"subset of {','.join(STEPS)}")
     ap.add_argument("--results", type=Path, default=HERE / "RESULTS.md", help="Markdown report to (re)write")
     ap.add_argument("--e2e-max", type=int, default=3000, help="largest size for the end-to-end run")
-    ap.add_argument("--timeout", type=float, default=3600, help="seconds per step")
+    ap.add_argument("--timeout", type=float, default=7200, help="seconds per step (300 000 households: generate and "
+                    "ingest take 10-40 min each on a shared 2-core machine)")
     ap.add_argument("--repeat", type=int, default=3, help="e2e and stack_import pairs (the median counts)")
     ap.add_argument("--fresh", action="store_true", help="forget results of earlier runs in the workdir")
     ap.add_argument("--note", default="", help="remark stored with this run (e.g. other work on the machine)")
