@@ -22,8 +22,9 @@ CREATE OR REPLACE TEMP MACRO inclusive_days(lo, hi) AS greatest(0, date_diff('da
 CREATE OR REPLACE TEMP MACRO share(numerator, denominator) AS
     CASE WHEN denominator = 0 OR denominator IS NULL THEN NULL ELSE numerator::DOUBLE / denominator END;
 
--- Households that started: `nicht angetreten` belongs to no population.
-CREATE OR REPLACE TEMP TABLE households_started AS
+-- Households that started: `nicht angetreten` belongs to no population. A view: its two readers take different
+-- slices (a cycle report only the cohort), and copying every started household cost more than scanning twice.
+CREATE OR REPLACE TEMP VIEW households_started AS
 -- (lineage columns stay behind: indicators never read them, and copying the 64-character file hash
 -- into every temp table was a large part of the step at 100 000 households)
 SELECT * EXCLUDE (file_sha256, source_row, snapshot_date) FROM households
@@ -50,14 +51,14 @@ SELECT i.*,
 FROM in_population AS i, period_params AS p;
 
 -- Households ending in P: cohort households with an exit date (cycle) or exit ∈ P (range).
-CREATE OR REPLACE TEMP TABLE households_ending_in_period AS
+CREATE OR REPLACE TEMP VIEW households_ending_in_period AS
 SELECT h.*
 FROM households_of_period AS h, period_params AS p
 WHERE h.exit_date IS NOT NULL
   AND (p.report_kind = 'cycle' OR h.exit_date BETWEEN p.p_start AND p.p_end);
 
--- Every person (any role) of a household of P, with the household's entry date.
-CREATE OR REPLACE TEMP TABLE persons_of_period_households AS
+-- Every person (any role) of a household of P, with the household's entry date (read once: K03, K04).
+CREATE OR REPLACE TEMP VIEW persons_of_period_households AS
 SELECT pe.person_id, pe.household_id, pe.role, pe.birth_date, h.entry_date AS household_entry_date
 FROM persons AS pe JOIN households_of_period AS h USING (household_id);
 

@@ -67,14 +67,14 @@ k02 AS (
     GROUP BY g.category, g.cat_order
 ),
 k03_k04 AS (
-    SELECT 'K03' AS indicator_id, 'total' AS dimension, 'total' AS category,
-           count(DISTINCT person_id) AS numerator, NULL AS denominator, count(DISTINCT person_id) AS value,
-           0 AS cat_order
-    FROM persons_of_period_households
-    UNION ALL
-    SELECT 'K04', 'total', 'total', count(DISTINCT person_id), NULL, count(DISTINCT person_id), 0
-    FROM persons_of_period_households
-    WHERE birth_date IS NOT NULL AND full_years(birth_date, household_entry_date) < 18
+    -- one pass over the persons of P's households for both counts
+    SELECT k.indicator_id, 'total' AS dimension, 'total' AS category, k.persons AS numerator, NULL AS denominator,
+           k.persons AS value, 0 AS cat_order
+    FROM (SELECT count(DISTINCT person_id) AS K03,
+                 count(DISTINCT person_id) FILTER (
+                     WHERE birth_date IS NOT NULL AND full_years(birth_date, household_entry_date) < 18) AS K04
+          FROM persons_of_period_households)
+         UNPIVOT (persons FOR indicator_id IN (K03, K04)) AS k
 ),
 k05 AS (
     SELECT 'K05' AS indicator_id, 'total' AS dimension, 'total' AS category,
