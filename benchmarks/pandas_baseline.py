@@ -155,11 +155,11 @@ def compute(inbox: Path, config, cycle: str) -> tuple[dict, dict]:
     age = full_years(part["birth"], part["esf_entry"])
     since = to_date(part["Arbeitslos seit"])
     months = age.lt(25).map({True: config.esf.ltu_months_under_25, False: config.esf.ltu_months_25_plus})
-    limit = pd.Series(
-        [e - pd.DateOffset(months=int(m)) if pd.notna(e) and pd.notna(m) else pd.NaT
-         for e, m in zip(part["esf_entry"], months, strict=True)],
-        index=part.index, dtype="datetime64[ns]",
-    )
+    # one vectorised calendar-month offset per threshold (was a Python loop over the participants' rows)
+    limit = pd.Series(pd.NaT, index=part.index, dtype="datetime64[ns]")
+    for m in months.dropna().unique():
+        sel = months.eq(m).fillna(False)
+        limit[sel] = part.loc[sel, "esf_entry"] - pd.DateOffset(months=int(m))
     ltu = emp.eq(UNEMPLOYED).fillna(False) & since.notna() & (since <= limit)
     flags = pd.DataFrame({
         "EECO01": True,

@@ -57,22 +57,33 @@ SELECT person_id, project_cycle, funding_period,
 FROM participants_entering_in_period
 WHERE is_complete;
 
+-- Count first (one row per funding period × gender category, one column per indicator), then unpivot those few
+-- rows: unpivoting every participant first made ~30 rows per participant for the join and the count.
 CREATE OR REPLACE TEMP VIEW esf_output_counts AS
-SELECT u.indicator_id, u.gender_category, count(*) AS participants
-FROM (UNPIVOT esf_output_membership_flags
-      ON COLUMNS(* EXCLUDE (person_id, project_cycle, funding_period, gender_category))
-      INTO NAME indicator_id VALUE counts_in_indicator) AS u
+WITH per_group AS (
+    SELECT funding_period, gender_category,
+           count_if(COLUMNS(* EXCLUDE (person_id, project_cycle, funding_period, gender_category))) AS "\0"
+    FROM esf_output_membership_flags
+    GROUP BY funding_period, gender_category
+)
+SELECT u.indicator_id, u.gender_category, sum(u.participants) AS participants
+FROM (UNPIVOT per_group
+      ON COLUMNS(* EXCLUDE (funding_period, gender_category))
+      INTO NAME indicator_id VALUE participants) AS u
 JOIN indicator_catalogue AS c ON c.indicator_id = u.indicator_id AND c.esf_funding_period = u.funding_period
-WHERE u.counts_in_indicator
 GROUP BY u.indicator_id, u.gender_category;
 
 CREATE OR REPLACE TEMP VIEW esf_output_not_stated_counts AS
-SELECT u.indicator_id, count(*) AS participants
-FROM (UNPIVOT esf_output_not_stated_flags
-      ON COLUMNS(* EXCLUDE (person_id, project_cycle, funding_period))
-      INTO NAME indicator_id VALUE declined) AS u
+WITH per_period AS (
+    SELECT funding_period, count_if(COLUMNS(* EXCLUDE (person_id, project_cycle, funding_period))) AS "\0"
+    FROM esf_output_not_stated_flags
+    GROUP BY funding_period
+)
+SELECT u.indicator_id, sum(u.participants) AS participants
+FROM (UNPIVOT per_period
+      ON COLUMNS(* EXCLUDE (funding_period))
+      INTO NAME indicator_id VALUE participants) AS u
 JOIN indicator_catalogue AS c ON c.indicator_id = u.indicator_id AND c.esf_funding_period = u.funding_period
-WHERE u.declined
 GROUP BY u.indicator_id;
 
 CREATE OR REPLACE TEMP VIEW out_esf_outputs AS

@@ -27,13 +27,19 @@ SELECT person_id, project_cycle, funding_period, gender_category,
        job_seeking_after AS CR01, in_education_after AS CR02, qualification_after AS CR03, employed_after AS CR04
 FROM flags;
 
+-- Counted per funding period × gender category first, then the few rows unpivoted (as esf_output_counts).
 CREATE OR REPLACE TEMP VIEW esf_result_counts AS
-SELECT u.indicator_id, u.gender_category, count(*) AS participants
-FROM (UNPIVOT esf_result_membership_flags
-      ON COLUMNS(* EXCLUDE (person_id, project_cycle, funding_period, gender_category))
-      INTO NAME indicator_id VALUE counts_in_indicator) AS u
+WITH per_group AS (
+    SELECT funding_period, gender_category,
+           count_if(COLUMNS(* EXCLUDE (person_id, project_cycle, funding_period, gender_category))) AS "\0"
+    FROM esf_result_membership_flags
+    GROUP BY funding_period, gender_category
+)
+SELECT u.indicator_id, u.gender_category, sum(u.participants) AS participants
+FROM (UNPIVOT per_group
+      ON COLUMNS(* EXCLUDE (funding_period, gender_category))
+      INTO NAME indicator_id VALUE participants) AS u
 JOIN indicator_catalogue AS c ON c.indicator_id = u.indicator_id AND c.esf_funding_period = u.funding_period
-WHERE u.counts_in_indicator
 GROUP BY u.indicator_id, u.gender_category;
 
 -- EECR05/CR06 denominator: complete leavers whose exit + 6 calendar months is ≤ the data state (cycle report)

@@ -22,8 +22,16 @@ CREATE OR REPLACE TEMP MACRO inclusive_days(lo, hi) AS greatest(0, date_diff('da
 CREATE OR REPLACE TEMP MACRO share(numerator, denominator) AS
     CASE WHEN denominator = 0 OR denominator IS NULL THEN NULL ELSE numerator::DOUBLE / denominator END;
 
--- Households that started: `nicht angetreten` belongs to no population.
-CREATE OR REPLACE TEMP TABLE households_started AS
+-- The parameters that select rows, as one variable: constants when a statement is planned, so their filters
+-- reach the table scans and joins (a join with the period_params row is applied only after the joins).
+SET VARIABLE period = (
+    SELECT {'report_kind': report_kind, 'cycle_id': cycle_id, 'p_start': p_start, 'p_end': p_end,
+            'data_state': data_state, 'counted_help_statuses': counted_help_statuses}
+    FROM period_params);
+
+-- Households that started: `nicht angetreten` belongs to no population. A view: its two readers take different
+-- slices (a cycle report only the cohort), and copying every started household cost more than scanning twice.
+CREATE OR REPLACE TEMP VIEW households_started AS
 -- (lineage columns stay behind: indicators never read them, and copying the 64-character file hash
 -- into every temp table was a large part of the step at 100 000 households)
 SELECT * EXCLUDE (file_sha256, source_row, snapshot_date) FROM households
@@ -39,8 +47,9 @@ WITH in_population AS (
            CASE WHEN p.report_kind = 'cycle' THEN coalesce(h.exit_date, p.data_state)
                 ELSE least(coalesce(h.exit_date, p.data_state), p.p_end) END AS window_end
     FROM households_started AS h, period_params AS p
-    WHERE CASE WHEN p.report_kind = 'cycle' THEN h.project_cycle = p.cycle_id
-               ELSE h.entry_date <= p.p_end AND (h.exit_date IS NULL OR h.exit_date >= p.p_start) END
+    WHERE CASE WHEN getvariable('period').report_kind = 'cycle' THEN h.project_cycle = getvariable('period').cycle_id
+               ELSE h.entry_date <= getvariable('period').p_end
+                    AND (h.exit_date IS NULL OR h.exit_date >= getvariable('period').p_start) END
 )
 SELECT i.*,
        inclusive_days(i.window_start, i.window_end) AS window_days,
@@ -50,14 +59,14 @@ SELECT i.*,
 FROM in_population AS i, period_params AS p;
 
 -- Households ending in P: cohort households with an exit date (cycle) or exit ∈ P (range).
-CREATE OR REPLACE TEMP TABLE households_ending_in_period AS
+CREATE OR REPLACE TEMP VIEW households_ending_in_period AS
 SELECT h.*
 FROM households_of_period AS h, period_params AS p
 WHERE h.exit_date IS NOT NULL
   AND (p.report_kind = 'cycle' OR h.exit_date BETWEEN p.p_start AND p.p_end);
 
--- Every person (any role) of a household of P, with the household's entry date.
-CREATE OR REPLACE TEMP TABLE persons_of_period_households AS
+-- Every person (any role) of a household of P, with the household's entry date (read once: K03, K04).
+CREATE OR REPLACE TEMP VIEW persons_of_period_households AS
 SELECT pe.person_id, pe.household_id, pe.role, pe.birth_date, h.entry_date AS household_entry_date
 FROM persons AS pe JOIN households_of_period AS h USING (household_id);
 
@@ -89,19 +98,12 @@ WITH with_household AS (
            END AS destination_upon_leaving
     FROM persons AS pe JOIN households_started AS h USING (household_id)
     -- the ESF set a participation counts in is that of its cycle's funding period
-    LEFT JOIN cycle_funding_periods AS cf ON cf.cycle_id = h.project_cycle, period_params AS p
+    LEFT JOIN cycle_funding_periods AS cf ON cf.cycle_id = h.project_cycle
     WHERE pe.is_esf_participant AND pe.esf_entry_date IS NOT NULL
       -- a cycle report reads its cohort only (a range report needs every cycle: entries and exits by date)
-      AND (p.report_kind <> 'cycle' OR h.project_cycle = p.cycle_id)
-),
--- the participant's record of the cycle (earliest ESF entry, then household id): see esf_participants.
--- An aggregate, not row_number() over (person, cycle): one window partition per person cost half the step.
-cycle_records AS (
-    SELECT arg_min(record_row, {'entry': esf_entry_date, 'household': household_id}) AS record_row
-    FROM with_household
-    GROUP BY person_id, project_cycle
+      AND (getvariable('period').report_kind <> 'cycle' OR h.project_cycle = getvariable('period').cycle_id)
 )
-SELECT w.* EXCLUDE (record_row),
+SELECT w.*,
        (w.gender IN ('female', 'male', 'diverse') AND w.birth_date IS NOT NULL
         AND w.employment_status_entry IS NOT NULL AND w.isced_group IS NOT NULL) AS is_complete,
        coalesce(w.employment_status_entry = 'unemployed' AND w.unemployed_since IS NOT NULL
@@ -110,8 +112,20 @@ SELECT w.* EXCLUDE (record_row),
                 FALSE) AS is_long_term_unemployed,
        coalesce(nullif(trim(w.citizenship), '') NOT IN (SELECT code FROM ref_eu27), FALSE) AS is_third_country,
        coalesce(list_contains(p.rural_municipalities, w.municipality_ags), FALSE) AS is_rural,
-       w.record_row IN (SELECT record_row FROM cycle_records) AS is_cycle_record
+       TRUE AS is_cycle_record
 FROM with_household AS w, period_params AS p;
+
+-- A person with records in two households of one cycle counts once there: the record with the earliest ESF entry,
+-- then the lowest household id (see esf_participants). Marked afterwards, for the few such persons: a second
+-- read of every record (aggregate, or one window partition per person) cost a large part of the step.
+UPDATE esf_participant_records AS r SET is_cycle_record = FALSE
+FROM (SELECT person_id, project_cycle,
+             arg_min(record_row, {'entry': esf_entry_date, 'household': household_id}) AS cycle_record_row
+      FROM esf_participant_records
+      GROUP BY person_id, project_cycle
+      HAVING count(*) > 1) AS d
+WHERE r.person_id = d.person_id AND r.project_cycle IS NOT DISTINCT FROM d.project_cycle
+  AND r.record_row <> d.cycle_record_row;
 
 -- One row per participant and cycle (a person supported again in a later cycle counts in both cycles).
 CREATE OR REPLACE TEMP VIEW esf_participants AS
@@ -120,17 +134,17 @@ SELECT * EXCLUDE (is_cycle_record) FROM esf_participant_records WHERE is_cycle_r
 -- Participants entering in P: the cohort's participants (cycle) or ESF entry ∈ P (range); complete or not.
 CREATE OR REPLACE TEMP VIEW participants_entering_in_period AS
 SELECT ep.*
-FROM esf_participants AS ep, period_params AS p
-WHERE CASE WHEN p.report_kind = 'cycle' THEN ep.project_cycle = p.cycle_id
-           ELSE ep.esf_entry_date BETWEEN p.p_start AND p.p_end END;
+FROM esf_participants AS ep
+WHERE CASE WHEN getvariable('period').report_kind = 'cycle' THEN ep.project_cycle = getvariable('period').cycle_id
+           ELSE ep.esf_entry_date BETWEEN getvariable('period').p_start AND getvariable('period').p_end END;
 
 -- Participants leaving in P: the cohort's participants with an ESF exit (cycle) or ESF exit ∈ P (range).
 CREATE OR REPLACE TEMP VIEW participants_leaving_in_period AS
 SELECT ep.*
-FROM esf_participants AS ep, period_params AS p
+FROM esf_participants AS ep
 WHERE ep.esf_exit_date IS NOT NULL
-  AND CASE WHEN p.report_kind = 'cycle' THEN ep.project_cycle = p.cycle_id
-           ELSE ep.esf_exit_date BETWEEN p.p_start AND p.p_end END;
+  AND CASE WHEN getvariable('period').report_kind = 'cycle' THEN ep.project_cycle = getvariable('period').cycle_id
+           ELSE ep.esf_exit_date BETWEEN getvariable('period').p_start AND getvariable('period').p_end END;
 
 -- Counted helps: a counted status and initiated inside the household's window (K05–K08, K16).
 CREATE OR REPLACE TEMP TABLE counted_helps AS
@@ -139,8 +153,7 @@ SELECT hl.help_id, hl.household_id, hl.help_type, hl.help_status, hl.initiated_d
 FROM helps AS hl
 JOIN households_of_period AS h USING (household_id)
 LEFT JOIN ref_labels AS help_type ON help_type.list_name = 'help_type' AND help_type.code = hl.help_type
-CROSS JOIN period_params AS p
-WHERE list_contains(p.counted_help_statuses, hl.help_status)
+WHERE list_contains(getvariable('period').counted_help_statuses, hl.help_status)
   AND hl.initiated_date BETWEEN h.window_start AND h.window_end;
 
 -- Contacts that took place, dated inside the household's window (K11, K12); one row per household of P

@@ -38,6 +38,20 @@ SELECT h.household_id,
 FROM households_ending_in_period AS h LEFT JOIN esf_participant_records AS r USING (household_id)
 GROUP BY h.household_id;
 
+-- K01 by month: +1 in the first month of each household's window, −1 in the month after its last (a window
+-- ending before it starts touches no month: left out).
+CREATE OR REPLACE TEMP VIEW household_month_changes AS
+WITH spans AS (
+    SELECT date_trunc('month', window_start)::DATE AS first_month, date_trunc('month', window_end)::DATE AS last_month
+    FROM households_of_period
+    WHERE date_trunc('month', window_start) <= date_trunc('month', window_end)
+)
+SELECT month_start, sum(change) AS change
+FROM (SELECT first_month AS month_start, 1 AS change FROM spans
+      UNION ALL
+      SELECT (last_month + INTERVAL 1 MONTH)::DATE, -1 FROM spans)
+GROUP BY month_start;
+
 CREATE OR REPLACE TEMP VIEW out_project_indicators AS
 WITH
 k01 AS (
@@ -50,11 +64,12 @@ k01 AS (
     LEFT JOIN households_of_period_by_category AS b ON b.dimension = c.dimension AND b.code = c.code
     GROUP BY c.dimension, c.category, c.cat_order
     UNION ALL
-    -- households whose window touches the month
-    SELECT 'K01', 'month', m.month, count(h.household_id), NULL, count(h.household_id), m.month_order
+    -- households whose window touches the month: a running sum of +1 in the window's first month and −1 after
+    -- its last month (a range join of every household with every month was the costliest part of this view)
+    SELECT 'K01', 'month', m.month, n.households, NULL, n.households, m.month_order
     FROM report_months AS m
-    LEFT JOIN households_of_period AS h ON h.window_start <= m.month_end AND h.window_end >= m.month_start
-    GROUP BY m.month, m.month_order
+    JOIN (SELECT m.month_start, sum(coalesce(c.change, 0)) OVER (ORDER BY m.month_start) AS households
+          FROM report_months AS m LEFT JOIN household_month_changes AS c USING (month_start)) AS n USING (month_start)
 ),
 k02 AS (
     SELECT 'K02' AS indicator_id, 'total' AS dimension, 'total' AS category,
@@ -67,14 +82,14 @@ k02 AS (
     GROUP BY g.category, g.cat_order
 ),
 k03_k04 AS (
-    SELECT 'K03' AS indicator_id, 'total' AS dimension, 'total' AS category,
-           count(DISTINCT person_id) AS numerator, NULL AS denominator, count(DISTINCT person_id) AS value,
-           0 AS cat_order
-    FROM persons_of_period_households
-    UNION ALL
-    SELECT 'K04', 'total', 'total', count(DISTINCT person_id), NULL, count(DISTINCT person_id), 0
-    FROM persons_of_period_households
-    WHERE birth_date IS NOT NULL AND full_years(birth_date, household_entry_date) < 18
+    -- one pass over the persons of P's households for both counts
+    SELECT k.indicator_id, 'total' AS dimension, 'total' AS category, k.persons AS numerator, NULL AS denominator,
+           k.persons AS value, 0 AS cat_order
+    FROM (SELECT count(DISTINCT person_id) AS K03,
+                 count(DISTINCT person_id) FILTER (
+                     WHERE birth_date IS NOT NULL AND full_years(birth_date, household_entry_date) < 18) AS K04
+          FROM persons_of_period_households)
+         UNPIVOT (persons FOR indicator_id IN (K03, K04)) AS k
 ),
 k05 AS (
     SELECT 'K05' AS indicator_id, 'total' AS dimension, 'total' AS category,
@@ -100,9 +115,10 @@ k06_k07_k08 AS (
     GROUP BY g.label, g.sort_order
     UNION ALL
     -- helps initiated in the month
-    SELECT 'K06', 'month', m.month, count(ch.help_id), NULL, count(ch.help_id), m.month_order
-    FROM report_months AS m LEFT JOIN counted_helps AS ch ON ch.initiated_date BETWEEN m.month_start AND m.month_end
-    GROUP BY m.month, m.month_order
+    SELECT 'K06', 'month', m.month, coalesce(ch.helps, 0), NULL, coalesce(ch.helps, 0), m.month_order
+    FROM report_months AS m
+    LEFT JOIN (SELECT date_trunc('month', initiated_date)::DATE AS month_start, count(help_id) AS helps
+               FROM counted_helps GROUP BY 1) AS ch USING (month_start)
     UNION ALL
     SELECT 'K07', 'total', 'total', count(*) FILTER (WHERE help_status IN ('started', 'completed')), count(*),
            share(count(*) FILTER (WHERE help_status IN ('started', 'completed')), count(*)), 0
