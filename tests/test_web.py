@@ -231,6 +231,29 @@ def test_report_build_and_download(cfg):
     assert z.status_code == 200 and z.content.startswith(b"PK")
 
 
+def test_busy_note_follows_the_job(cfg):
+    """While a job holds the database the pages say so, disable their buttons and poll /auftraege/laufend;
+    once it is free the fragment answers 286 (htmx stops polling) with an empty, hidden note."""
+    from pipeline import jobs
+
+    c = client(cfg)
+    idle = c.get("/auftraege/laufend")
+    assert idle.status_code == 286 and 'data-busy="0"' in idle.text and "hx-trigger" not in idle.text
+    with jobs.job(cfg, "ingest", "cli"):
+        r = c.get("/auftraege/laufend")
+        assert r.status_code == 200 and 'hx-trigger="every 2s"' in r.text
+        assert "Einlesen (gestartet" in r.text and "über die Kommandozeile" in r.text
+        for path, button in (("/", None), ("/lieferung", "upload-submit"), ("/lieferung", "ingest-inbox"),
+                             ("/pruefung", "revalidate"), ("/berichte", "report-build")):
+            page = c.get(path).text
+            assert 'id="busy-note" data-busy="1"' in page, path
+            if button:
+                assert re.search(rf'id="{button}" disabled aria-describedby="busy-note" data-busy-lock', page), button
+    assert c.get("/auftraege/laufend").status_code == 286
+    page = c.get("/berichte").text
+    assert 'data-busy="0" hidden' in page and re.search(r'id="report-build" data-busy-lock>', page)
+
+
 def test_erasure_needs_confirmation(cfg):
     c = client(cfg)
     r = c.post("/datenschutz/loeschersuchen", data={"person_id": "P999"}, headers=SAME)

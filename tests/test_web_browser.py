@@ -299,6 +299,44 @@ def test_build_the_foerdergeber_report_and_read_the_downloads_back(site, report_
     assert {"project_report.pdf", "esf_submission.xlsx", "indicators.csv"} <= names
 
 
+def test_the_busy_note_clears_when_the_job_ends(site, page, report_set):
+    """A job from the command line holds the database while the pages are open: Berichte and Lieferung say
+    so and disable their buttons; when it ends, the note disappears and the buttons are free again, without a
+    reload (the page's own marker survives)."""
+    from playwright.sync_api import expect
+
+    from pipeline import jobs
+
+    cfg = load_config(site.base_dir / "config.toml")
+    other = page.context.new_page()
+    try:
+        with jobs.job(cfg, "ingest", "cli"):
+            page.goto(site.base + "/berichte")
+            other.goto(site.base + "/lieferung")
+            for p, buttons in ((page, ["#report-build"]), (other, ["#upload-submit", "#ingest-inbox"])):
+                note = p.locator("#busy-note")
+                expect(note).to_be_visible()
+                expect(note).to_contain_text("Einlesen (gestartet")
+                expect(note).to_contain_text("über die Kommandozeile")
+                for b in buttons:
+                    expect(p.locator(b)).to_be_disabled()
+                p.evaluate("window.esfNoReload = 1")
+            page.wait_for_timeout(2500)  # one poll while still busy: the note stays
+            expect(page.locator("#busy-note")).to_be_visible()
+            shot(page, "berichte-auftrag-laeuft")
+        for p, buttons in ((page, ["#report-build"]), (other, ["#upload-submit", "#ingest-inbox"])):
+            expect(p.locator("#busy-note")).to_be_hidden(timeout=15_000)
+            for b in buttons:
+                expect(p.locator(b)).to_be_enabled()
+            assert p.evaluate("window.esfNoReload") == 1  # the same page, not reloaded
+    finally:
+        other.close()
+    polls = []
+    page.on("request", lambda r: polls.append(r.url) if r.url.endswith("/auftraege/laufend") else None)
+    page.wait_for_timeout(4500)
+    assert polls == []  # 286 stopped the polling
+
+
 def _indicator(csv_text: str, ind: str) -> str:
     """The overall value of one indicator in indicators.csv (indicators.md: id, dimension, category, …, value)."""
     import csv

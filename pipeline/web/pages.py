@@ -66,7 +66,7 @@ async def overview(request: Request):
     return common.render(
         request, "overview.html", "uebersicht", title="Übersicht", state=state, cycle=cycle, figures=figures,
         error=error, vanished=vanished, cycles=cfg.cycles, runs=await run_in_threadpool(jobs.history, cfg, 8),
-        pull=await run_in_threadpool(_pull_status, cfg), busy=request.app.state.runner.busy(),
+        pull=await run_in_threadpool(_pull_status, cfg), **await busy_context(request),
     )  # fmt: skip
 
 
@@ -108,6 +108,32 @@ def heartbeat_text(job: jobs.Job) -> tuple[str, bool]:
     if age > HEARTBEAT_STUCK_SECONDS:
         return (f"Keine Rückmeldung seit {age:.0f} s: der Auftrag hängt möglicherweise.", True)
     return (f"Läuft seit {job.seconds or 0:.0f} s; letzte Rückmeldung vor {age:.0f} s.", False)
+
+
+def busy_text(cfg: Config) -> str:
+    """One stable German sentence on the running job (no ticking seconds: a screen reader reads it once)."""
+    job = jobs.running(cfg)
+    if job is None:
+        what = "Ein Auftrag"
+    else:
+        face = {"web": "über diese Seite", "cli": "über die Kommandozeile", "watch": "durch die Überwachung"}
+        what = (f"{job.kind_label} (gestartet {job.started or job.created:%H:%M:%S} "
+                f"{face.get(job.face, job.face)})")  # fmt: skip
+    return (f"{what} läuft gerade. Bis er fertig ist, kann kein neuer Auftrag starten; die Schaltflächen werden "
+            "danach von selbst wieder frei.")  # fmt: skip
+
+
+async def busy_context(request: Request) -> dict:
+    """``busy`` and ``busy_text`` for the pages that include ``_busy.html``."""
+    cfg = common.cfg_of(request)
+    busy = request.app.state.runner.busy()
+    return {"busy": busy, "busy_text": await run_in_threadpool(busy_text, cfg) if busy else ""}
+
+
+async def busy_note(request: Request):
+    """The busy note alone: 200 while a job runs (polled again), 286 once none runs (polling stops)."""
+    ctx = await busy_context(request)
+    return common.render(request, "_busy.html", "auftraege", status=200 if ctx["busy"] else 286, **ctx)
 
 
 async def job_status(request: Request):

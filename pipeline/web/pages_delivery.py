@@ -9,7 +9,7 @@ from starlette.requests import Request
 
 from pipeline import ingest, jobs
 from pipeline.lock import Busy
-from pipeline.web import common, uploads
+from pipeline.web import common, pages, uploads
 
 
 def _inbox_listing(cfg) -> list[str]:
@@ -23,7 +23,7 @@ async def delivery(request: Request, **ctx):
     return common.render(
         request, "delivery.html", "lieferung", title="Lieferung", job=job,
         inbox=await run_in_threadpool(_inbox_listing, cfg),
-        busy=request.app.state.runner.busy(), limits=cfg.web, **ctx,
+        **await pages.busy_context(request), limits=cfg.web, **ctx,
     )  # fmt: skip
 
 

@@ -22,7 +22,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from pipeline.config import Config
 from pipeline.lock import Busy
-from pipeline.web import common
+from pipeline.web import common, pages
 
 MEDIA = {
     ".pdf": "application/pdf",
@@ -98,7 +98,7 @@ async def reports(request: Request, **ctx):
     return common.render(
         request, "reports.html", "berichte", title="Berichte", sets=await run_in_threadpool(report_sets, cfg),
         cycles=cfg.cycles, period=ctx.pop("period", None), audience=ctx.pop("audience", "foerdergeber"),
-        as_of=ctx.pop("as_of", None), job_id=job_id, labels=FILE_LABELS, busy=request.app.state.runner.busy(),
+        as_of=ctx.pop("as_of", None), job_id=job_id, labels=FILE_LABELS, **await pages.busy_context(request),
         empty_cycle_label="– bitte wählen –", **ctx,
     )  # fmt: skip
 

@@ -1,4 +1,5 @@
-// Drag and drop onto the file picker, the list of chosen files and the upload progress bar.
+// Drag and drop onto the file picker, the list of chosen files, the upload progress bar, and the buttons
+// freed when the running job ends.
 // No inline script anywhere (CSP script-src 'self'); the page works without this file too.
 (function () {
   "use strict";
@@ -28,6 +29,17 @@
       if (e.dataTransfer && e.dataTransfer.files.length) { input.files = e.dataTransfer.files; show(); }
     });
   }
+  // The busy note (_busy.html) replaces itself with an empty one when the job has ended: free the buttons
+  // that were disabled while it ran.
+  function freeWhenIdle() {
+    var note = document.getElementById("busy-note");
+    if (!note || note.dataset.busy === "1") { return; }
+    Array.prototype.forEach.call(document.querySelectorAll("[data-busy-lock][disabled]"), function (b) {
+      b.disabled = false;
+      b.removeAttribute("aria-describedby");
+    });
+  }
+  document.addEventListener("htmx:afterSettle", freeWhenIdle);
   document.addEventListener("DOMContentLoaded", setup);
   document.addEventListener("htmx:afterSettle", setup);
   document.addEventListener("htmx:xhr:progress", function (e) {
