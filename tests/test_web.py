@@ -186,8 +186,8 @@ def test_upload_ingests_with_per_file_result(cfg):
     # as with the CLI: January's files stay in the inbox and are known; the helps did not change (same content),
     # but a delivery is (table, snapshot date, hash): February's helps are February's snapshot (exports.md, Dec 2026)
     assert result == {"haushalte_20200229.csv": "geladen", "personen_20200229.csv": "geladen",
-                      "hilfen_20200229.csv": "geladen", "haushalte_20200131.csv": "bereits da",
-                      "personen_20200131.csv": "bereits da", "hilfen_20200131.csv": "bereits da"}  # fmt: skip
+                      "hilfen_20200229.csv": "geladen", "haushalte_20200131.csv": "bereits eingelesen",
+                      "personen_20200131.csv": "bereits eingelesen", "hilfen_20200131.csv": "bereits eingelesen"}  # fmt: skip
     no_secrets(r.text)
     assert "haushalte_20200229.csv" in c.get("/").text
     assert "upload" in [e.action for e in audit.entries(cfg)]

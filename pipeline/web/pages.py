@@ -222,14 +222,14 @@ async def indicators_page(request: Request):
     return common.render(
         request, "indicators.html", "kennzahlen", title="Kennzahlen", period=period, as_of=as_of,
         audience=audience, error=error, rows=rows, breakdowns=breakdowns, meta=meta, cycles=cfg.cycles,
-        query=request.url.query, dimension_labels=DIMENSIONS,
+        query=request.url.query, dimension_labels=DIMENSIONS, labels={ind.id: ind.label for ind, *_ in rows},
     )  # fmt: skip
 
 
 DIMENSIONS = {
     "jobcenter_site": "Jobcenter-Standort", "household_type": "BG-Typ", "month": "Monat", "gender": "Geschlecht",
     "help_group": "Hilfebereich", "statistic": "Kennwert", "exit_reason": "Austrittsgrund",
-    "keine_angabe": "keine Angabe",
+    "keine_angabe": "„keine Angabe“",
 }  # fmt: skip
 
 

@@ -53,6 +53,13 @@ class ReportSet:
     run_id: str
     files: list[str] = field(default_factory=list)
 
+    @property
+    def audience_labels(self) -> list[str]:
+        """The audiences whose reports the set holds: a whole run writes the intern set into its folder too."""
+        subs = [a for a in ("intern", "oeffentlich")
+                if a != self.audience and any(f.startswith(f"{a}/") for f in self.files)]  # fmt: skip
+        return [common.AUDIENCES[a] for a in (self.audience, *subs)]
+
 
 def set_id_for(cfg: Config, folder: Path | str) -> str:
     rel = Path(folder).resolve().relative_to(cfg.outputs.resolve()).as_posix()
@@ -99,7 +106,8 @@ async def reports(request: Request, **ctx):
         request, "reports.html", "berichte", title="Berichte", sets=await run_in_threadpool(report_sets, cfg),
         cycles=cfg.cycles, period=ctx.pop("period", None), audience=ctx.pop("audience", "foerdergeber"),
         as_of=ctx.pop("as_of", None), job_id=job_id, labels=FILE_LABELS, **await pages.busy_context(request),
-        empty_cycle_label="– bitte wählen –", **ctx,
+        empty_cycle_label="– bitte wählen –", fmt_period=fmt_period, fmt_iso=fmt_iso, audience_hint=AUDIENCE_HINT,
+        **ctx,
     )  # fmt: skip
 
 
@@ -175,6 +183,21 @@ async def download_zip(request: Request):
     name = f"berichte_{s.period}_{s.audience}.zip".replace("..", "_bis_")
     disposition = {"content-disposition": f'attachment; filename="{name}"'}
     return Response(data, media_type="application/zip", headers=disposition)
+
+
+AUDIENCE_HINT = ("Fördergeber: ESF-Meldung, Projektbericht und Sachbericht mit genauen Zahlen. intern: zusätzlich "
+                 "interne Kennzahlen. öffentlich: kleine Fallzahlen werden verdeckt (Geheimhaltung).")
+
+
+def fmt_period(period: str) -> str:
+    """A cycle id as it is; a date range (ISO ``a..b``) as ``TT.MM.JJJJ–TT.MM.JJJJ``."""
+    if ".." not in period:
+        return period
+    try:
+        a, b = (dt.date.fromisoformat(x) for x in period.split("..", 1))
+    except ValueError:
+        return period
+    return f"{common.fmt_date(a)}–{common.fmt_date(b)}"
 
 
 def fmt_iso(text: str | None) -> str:
