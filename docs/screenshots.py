@@ -95,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
             save(page, "berichte", out, personal, allowed)
             for name, path, top in (("uebersicht", "/", None),
                                     ("pruefung", "/pruefung?schwere=row_error", ("#problem-filters", 16)),
-                                    ("kennzahlen", f"/kennzahlen?zyklus={cycle}", ("#indicators-table", 70))):
+                                    ("kennzahlen", f"/kennzahlen?zyklus={cycle}", ("#indicators-table", 70)),
+                                    ("datenschutz", "/datenschutz", None)):
                 page.goto(server.base + path)
                 page.wait_for_load_state("networkidle")
                 if top:

@@ -211,8 +211,12 @@ def _total(page) -> int:
 def revalidated(site, page, ingested):
     """One click on „Prüfung erneut ausführen“: the next delivery (none: nothing new) is read, then the
     validation workbook and the Data Docs are written; the page offers both."""
+    from playwright.sync_api import expect
+
     page.goto(site.base + "/pruefung")
-    page.get_by_role("button", name="Prüfung erneut ausführen").click()
+    button = page.get_by_role("button", name="Prüfung erneut ausführen")
+    expect(button).to_be_enabled(timeout=TIMEOUT_MS)  # the upload's validation job may still run: it frees it
+    button.click()
     page.wait_for_url(re.compile(r"/pruefung\?auftrag="))
     assert wait_job_done(page) in ("ok", "warning")
     deadline = time.monotonic() + TIMEOUT_MS / 1000
@@ -258,10 +262,14 @@ def test_the_data_docs_load_their_styles_and_scripts(site, browser, page, revali
 @pytest.fixture(scope="module")
 def report_set(site, page, revalidated):
     """The Fördergeber report set of the cycle, built through the Berichte page; its downloads."""
+    from playwright.sync_api import expect
+
     page.goto(site.base + "/berichte")
     page.get_by_label("Projektzyklus").select_option(CYCLE)
     page.get_by_label("Zielgruppe").select_option(label="Fördergeber")
-    page.get_by_role("button", name="Berichte erstellen").click()
+    button = page.get_by_role("button", name="Berichte erstellen")
+    expect(button).to_be_enabled(timeout=TIMEOUT_MS)  # after the re-validation's validation job
+    button.click()
     outcome = wait_job_done(page)
     assert outcome == "ok", page.locator("#job-status").inner_text()
     page.locator("#link-report-set").click()

@@ -147,7 +147,7 @@ async def job_status(request: Request):
     files = []
     if job.kind == "ingest" and not done:
         seen = job.files
-        for name in [*expected, *(f for f in seen if f not in expected)]:
+        for name in [*seen, *(f for f in expected if f not in seen)]:
             if name not in seen:
                 files.append((name, "wartet"))
             elif name == seen[-1]:
@@ -155,17 +155,21 @@ async def job_status(request: Request):
             else:
                 files.append((name, "eingelesen, wird geprüft und geladen"))
     beat, stuck = heartbeat_text(job)
-    report_set = None
-    if done and job.kind == "report" and job.summary.get("folder"):
-        from pipeline.web.pages_reports import FILE_LABELS, report_sets, set_id_for
+    report_set, extra = None, {"fresh_sets": None}
+    if done and job.kind == "report":
+        from pipeline.web import pages_reports as pr
 
-        sid = set_id_for(cfg, job.summary["folder"])
-        found = [s for s in await run_in_threadpool(report_sets, cfg) if s.id == sid]
+        sets = await run_in_threadpool(pr.report_sets, cfg)
+        if request.headers.get("hx-request"):  # the page's list of sets is refreshed along (out of band)
+            extra = {"fresh_sets": sets, "labels": pr.FILE_LABELS, "fmt_period": pr.fmt_period, "fmt_iso": pr.fmt_iso}
+        sid = pr.set_id_for(cfg, job.summary["folder"]) if job.summary.get("folder") else None
+        found = [s for s in sets if s.id == sid]
         if found:
-            report_set = {"id": sid, "files": [(f, FILE_LABELS.get(f.rsplit("/", 1)[-1], f)) for f in found[0].files]}
+            labels = [(f, pr.FILE_LABELS.get(f.rsplit("/", 1)[-1], f)) for f in found[0].files]
+            report_set = {"id": sid, "files": labels}
     return common.render(
         request, "_job_status.html", "auftraege", status=286 if done else 200, job=job, done=done, files=files,
-        beat=beat, stuck=stuck, report_set=report_set,
+        beat=beat, stuck=stuck, report_set=report_set, **extra,
     )  # fmt: skip
 
 
@@ -223,6 +227,7 @@ async def indicators_page(request: Request):
         request, "indicators.html", "kennzahlen", title="Kennzahlen", period=period, as_of=as_of,
         audience=audience, error=error, rows=rows, breakdowns=breakdowns, meta=meta, cycles=cfg.cycles,
         query=request.url.query, dimension_labels=DIMENSIONS, labels={ind.id: ind.label for ind, *_ in rows},
+        period_start=request.query_params.get("von", "")[:10], period_end=request.query_params.get("bis", "")[:10],
     )  # fmt: skip
 
 

@@ -77,7 +77,7 @@ async def upload(request: Request):
     job_id = None
     if accepted:
         try:
-            job_id = runner.ingest()
+            job_id = runner.ingest(then_validate=True)
         except Busy as exc:
             return await delivery(request, results=results, status_error=str(exc))
         request.app.state.uploads[job_id] = accepted
@@ -94,7 +94,7 @@ def _printable(name: str) -> str:
 async def ingest_inbox(request: Request):
     """Read what is in the inbox already (files copied there by hand)."""
     try:
-        job_id = request.app.state.runner.ingest()
+        job_id = request.app.state.runner.ingest(then_validate=True)
     except Busy as exc:
         return await delivery(request, status_error=str(exc))
     common.log(request, "job", f"Einlesen {job_id}")

@@ -39,6 +39,7 @@ FILE_LABELS = {
     "sachbericht.docx": "Sachbericht (Word)",
     "validation_report.xlsx": "Prüfbericht (Excel)",
     "run_manifest.json": "Protokoll des Laufs (JSON)",
+    "jahresrueckblick.txt": "Jahresrückblick (Text)",
 }
 
 
@@ -117,31 +118,39 @@ async def build(request: Request):
     cfg = common.cfg_of(request)
     form = await request.form(max_files=0, max_fields=10)
     audience = form.get("zielgruppe") or "foerdergeber"
+    # an answer with an error keeps what was entered (the date fields as typed, at most a date's length)
+    kept = {"period": str(form.get("zyklus") or "")[:20] or None, "period_start": str(form.get("von") or "")[:10],
+            "period_end": str(form.get("bis") or "")[:10], "audience": audience}  # fmt: skip
+
+    async def again(status: int, error: str, as_of: dt.date | None = None):
+        return await reports(request, status=status, error=error, as_of=as_of, **kept)
+
     if audience not in common.AUDIENCES:
-        return await reports(request, status=400, error="Unbekannte Zielgruppe.")
+        kept["audience"] = "foerdergeber"
+        return await again(400, "Unbekannte Zielgruppe.")
     try:
         as_of = common.parse_day(form.get("stand"))
         start, end = common.parse_day(form.get("von")), common.parse_day(form.get("bis"))
     except ValueError as exc:
-        return await reports(request, status=400, error=str(exc), audience=audience)
+        return await again(400, str(exc))
     if start or end:
         if not (start and end):
-            return await reports(request, status=400, error="Für einen Zeitraum bitte Beginn und Ende angeben.")
+            return await again(400, "Für einen Zeitraum bitte Beginn und Ende angeben.", as_of)
         period = f"{start.isoformat()}..{end.isoformat()}"
     else:
         period = form.get("zyklus") or ""
         if not period:
-            return await reports(request, status=400, error="Bitte einen Projektzyklus oder einen Zeitraum wählen.")
+            return await again(400, "Bitte einen Projektzyklus oder einen Zeitraum wählen.", as_of)
     try:
         resolve_period(cfg, period)
     except Exception as exc:  # noqa: BLE001 - PeriodError: the user's input
-        return await reports(request, status=400, error=str(exc), audience=audience, as_of=as_of)
+        return await again(400, str(exc), as_of)
     if not cfg.database.exists():
-        return await reports(request, status=409, error="Noch keine Datenbank: zuerst eine Lieferung einlesen.")
+        return await again(409, "Noch keine Datenbank: zuerst unter „Lieferung“ die Exportdateien einlesen.", as_of)
     try:
         job_id = request.app.state.runner.report(period, as_of, audience)
     except Busy as exc:
-        return await reports(request, status=409, error=str(exc), period=period, audience=audience, as_of=as_of)
+        return await again(409, str(exc), as_of)
     common.log(request, "job", f"Berichte {period} {audience} {job_id}")
     return RedirectResponse(f"/berichte?auftrag={job_id}", status_code=303)
 

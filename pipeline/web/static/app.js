@@ -10,6 +10,8 @@
     if (!zone || !input || zone.dataset.ready) { return; }
     zone.dataset.ready = "1";
     function show() {
+      var note = document.getElementById("chosen-error");
+      if (note) { note.hidden = true; }
       if (!list) { return; }
       list.textContent = "";
       Array.prototype.forEach.call(input.files, function (f) {
@@ -40,6 +42,21 @@
     });
   }
   document.addEventListener("htmx:afterSettle", freeWhenIdle);
+  // Too many files: say so before sending, and keep the choice (the server refuses such an upload as a whole).
+  document.addEventListener("htmx:confirm", function (e) {
+    var input = document.getElementById("dateien");
+    var note = document.getElementById("chosen-error");
+    if (!e.detail || e.detail.elt.id !== "upload-form" || !input || !note) { return; }
+    var max = parseInt(input.dataset.maxFiles || "0", 10);
+    if (max && input.files.length > max) {
+      e.preventDefault();
+      note.textContent = input.files.length + " Dateien gewählt, höchstens " + max +
+        " je Lieferung: bitte auf mehrere Lieferungen verteilen.";
+      note.hidden = false;
+    } else {
+      note.hidden = true;
+    }
+  });
   document.addEventListener("DOMContentLoaded", setup);
   document.addEventListener("htmx:afterSettle", setup);
   document.addEventListener("htmx:xhr:progress", function (e) {
