@@ -260,6 +260,17 @@ def test_busy_note_follows_the_job(cfg):
     assert 'data-busy="0" hidden' in page and re.search(r'id="report-build" data-busy-lock>', page)
 
 
+def test_empty_pages_say_what_to_do(tmp_path):
+    """Before the first delivery every page answers and points to Lieferung."""
+    (tmp_path / "config.toml").write_text((ROOT / "config.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    c = client(load_config(tmp_path / "config.toml"))
+    for path in ("/", "/pruefung", "/kennzahlen"):
+        r = c.get(path)
+        assert r.status_code == 200 and "Noch keine" in r.text and 'href="/lieferung"' in r.text, path
+    assert 'id="problem-filters"' not in c.get("/pruefung").text
+    assert "Noch keine Berichte erstellt" in c.get("/berichte").text
+
+
 def test_erasure_needs_confirmation(cfg):
     c = client(cfg)
     r = c.post("/datenschutz/loeschersuchen", data={"person_id": "P999"}, headers=SAME)

@@ -174,6 +174,26 @@ def test_upload_through_the_page_and_ingest_result(site, ingested):
     assert not any(p.name == "Personenliste.csv" for p in (site.base_dir / "inbox").iterdir())
 
 
+def test_too_many_files_are_refused_before_sending_and_the_choice_is_kept(site, page, ingested):
+    from playwright.sync_api import expect
+
+    limit = load_config(site.base_dir / "config.toml").web.max_files
+    extra = site.base_dir / "zu-viele"
+    extra.mkdir(exist_ok=True)
+    chosen = []
+    for i in range(limit + 1):
+        chosen.append(extra / f"kontakte_202501{i + 1:02d}.csv")
+        chosen[-1].write_text("Kontakt-ID\n", encoding="utf-8")
+    page.goto(site.base + "/lieferung")
+    page.get_by_label("Exportdateien auswählen").set_input_files([str(p) for p in chosen])
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.get_by_role("button", name="Hochladen und einlesen").click()
+    expect(page.locator("#chosen-error")).to_contain_text(f"{limit + 1} Dateien gewählt, höchstens {limit}")
+    assert posts == [] and page.locator("#dateien").evaluate("i => i.files.length") == limit + 1
+    assert not any(p.name.startswith("kontakte_202501") for p in (site.base_dir / "inbox").iterdir())
+
+
 def test_filter_the_problems(site, page, ingested):
     page.goto(site.base + "/pruefung")
     total_all = _total(page)
@@ -272,6 +292,8 @@ def report_set(site, page, revalidated):
     button.click()
     outcome = wait_job_done(page)
     assert outcome == "ok", page.locator("#job-status").inner_text()
+    # the list of sets below updated itself with the job (out-of-band swap), before any reload
+    expect(page.locator(f'#report-sets tr[data-period="{CYCLE}"][data-audience="foerdergeber"]')).to_have_count(1)
     page.locator("#link-report-set").click()
     row = page.locator(f'#report-sets tr[data-period="{CYCLE}"][data-audience="foerdergeber"]').first
     row.wait_for()

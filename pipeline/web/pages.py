@@ -228,6 +228,7 @@ async def indicators_page(request: Request):
         audience=audience, error=error, rows=rows, breakdowns=breakdowns, meta=meta, cycles=cfg.cycles,
         query=request.url.query, dimension_labels=DIMENSIONS, labels={ind.id: ind.label for ind, *_ in rows},
         period_start=request.query_params.get("von", "")[:10], period_end=request.query_params.get("bis", "")[:10],
+        has_data=cfg.database.exists(),
     )  # fmt: skip
 
 

@@ -94,6 +94,7 @@ async def checks(request: Request):
         problems=shown[(page - 1) * PER_PAGE: page * PER_PAGE],
         total=len(shown), all_total=len(problems), page_no=page, pages=pages, facets=facets, chosen=chosen, query=query,
         counts=counts, count_labels=COUNT_LABELS, column_label=column_label, has_report=folder is not None,
+        has_data=cfg.database.exists(),
         has_docs=folder is not None and (folder / "data_docs" / "index.html").is_file(),
         **await busy_context(request), job_id=_job_id(request.query_params.get("auftrag")),
     )  # fmt: skip

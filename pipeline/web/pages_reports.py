@@ -151,7 +151,7 @@ async def build(request: Request):
         job_id = request.app.state.runner.report(period, as_of, audience)
     except Busy as exc:
         return await again(409, str(exc), as_of)
-    common.log(request, "job", f"Berichte {period} {audience} {job_id}")
+    common.log(request, "job", f"Berichte {fmt_period(period)}, {common.AUDIENCES[audience]} (Auftrag {job_id})")
     return RedirectResponse(f"/berichte?auftrag={job_id}", status_code=303)
 
 
