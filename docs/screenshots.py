@@ -47,7 +47,9 @@ def to_top(page, selector: str, margin: int = 16) -> None:
 
 
 def wait_done(page) -> None:
+    """The job shown is over, and so is any job after it (the upload's validation job): the busy note is gone."""
     page.locator("#job-status[data-outcome]:not([hx-trigger])").wait_for(timeout=TIMEOUT_MS)
+    page.locator("#busy-note").wait_for(state="hidden", timeout=TIMEOUT_MS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             save(page, "berichte", out, personal, allowed)
             for name, path, top in (("uebersicht", "/", None),
                                     ("pruefung", "/pruefung?schwere=row_error", ("#problem-filters", 16)),
-                                    ("kennzahlen", f"/kennzahlen?zyklus={cycle}", ("#indicators-table", 70))):
+                                    ("kennzahlen", f"/kennzahlen?zyklus={cycle}", ("#indicators-table", 70)),
+                                    ("datenschutz", "/datenschutz", None)):
                 page.goto(server.base + path)
                 page.wait_for_load_state("networkidle")
                 if top:

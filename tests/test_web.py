@@ -154,7 +154,9 @@ def test_upload_refusals_write_nothing(cfg, tmp_path):
     assert r.status_code == 200
     rows = dict(re.findall(r'<tr data-file="([^"]+)" class="(\w+)"', r.text))
     assert rows == {"notizen.txt": "refused", "haushalte_20200229.csv": "refused", "kontakte_20200131.csv": "refused"}
-    assert "Dateiname passt zu keinem Export" in r.text and "Pfadangaben" in r.text and "Verweis" in r.text
+    assert "dies ist eine .txt-Datei" in r.text and "Pfadangaben" in r.text and "Verweis" in r.text
+    r = c.post("/lieferung", files=[("dateien", ("Personenliste.csv", b"x;y\n"))], headers=SAME)
+    assert "Dateiname passt zu keinem Export" in r.text and not (cfg.inbox / "Personenliste.csv").exists()
     assert outside.read_text() == "unverändert"
     assert sorted(p.name for p in cfg.inbox.iterdir()) == sorted([*before, "kontakte_20200131.csv"])
     assert not (cfg.base_dir / "haushalte_20200229.csv").exists()
@@ -185,9 +187,10 @@ def test_upload_ingests_with_per_file_result(cfg):
     result = dict(re.findall(r'<tr data-file="([^"]+)"><th scope="row">[^<]+</th><td>([^<]+)</td>', r.text))
     # as with the CLI: January's files stay in the inbox and are known; the helps did not change (same content),
     # but a delivery is (table, snapshot date, hash): February's helps are February's snapshot (exports.md, Dec 2026)
+    known = "bereits eingelesen"
     assert result == {"haushalte_20200229.csv": "geladen", "personen_20200229.csv": "geladen",
-                      "hilfen_20200229.csv": "geladen", "haushalte_20200131.csv": "bereits da",
-                      "personen_20200131.csv": "bereits da", "hilfen_20200131.csv": "bereits da"}  # fmt: skip
+                      "hilfen_20200229.csv": "geladen", "haushalte_20200131.csv": known,
+                      "personen_20200131.csv": known, "hilfen_20200131.csv": known}  # fmt: skip
     no_secrets(r.text)
     assert "haushalte_20200229.csv" in c.get("/").text
     assert "upload" in [e.action for e in audit.entries(cfg)]
@@ -207,6 +210,9 @@ def test_report_build_and_download(cfg):
     c = client(cfg)
     r = c.post("/berichte", data={"zyklus": "1999", "zielgruppe": "foerdergeber"}, headers=SAME)
     assert r.status_code == 400 and 'id="report-error"' in r.text
+    r = c.post("/berichte", data={"von": "2019-02-01", "stand": "2019-12-31", "zielgruppe": "intern"}, headers=SAME)
+    assert r.status_code == 400 and "Beginn und Ende" in r.text  # … and what was entered is still there
+    assert 'value="2019-02-01"' in r.text and 'value="2019-12-31"' in r.text and '"intern" selected' in r.text
     with exclusive(cfg.database):
         r = c.post("/berichte", data={"zyklus": "2019", "zielgruppe": "foerdergeber"}, headers=SAME)
         assert r.status_code == 409 and "anderen Lauf" in r.text
@@ -229,6 +235,40 @@ def test_report_build_and_download(cfg):
     assert c.get(f"/berichte/{set_id}/datei/data_docs/index.html").status_code == 404
     z = c.get(f"/berichte/{set_id}/zip")
     assert z.status_code == 200 and z.content.startswith(b"PK")
+
+
+def test_busy_note_follows_the_job(cfg):
+    """While a job holds the database the pages say so, disable their buttons and poll /auftraege/laufend;
+    once it is free the fragment answers 286 (htmx stops polling) with an empty, hidden note."""
+    from pipeline import jobs
+
+    c = client(cfg)
+    idle = c.get("/auftraege/laufend")
+    assert idle.status_code == 286 and 'data-busy="0"' in idle.text and "hx-trigger" not in idle.text
+    with jobs.job(cfg, "ingest", "cli"):
+        r = c.get("/auftraege/laufend")
+        assert r.status_code == 200 and 'hx-trigger="every 2s"' in r.text
+        assert "Einlesen (gestartet" in r.text and "über die Kommandozeile" in r.text
+        for path, button in (("/", None), ("/lieferung", "upload-submit"), ("/lieferung", "ingest-inbox"),
+                             ("/pruefung", "revalidate"), ("/berichte", "report-build")):
+            page = c.get(path).text
+            assert 'id="busy-note" data-busy="1"' in page, path
+            if button:
+                assert re.search(rf'id="{button}" disabled aria-describedby="busy-note" data-busy-lock', page), button
+    assert c.get("/auftraege/laufend").status_code == 286
+    page = c.get("/berichte").text
+    assert 'data-busy="0" hidden' in page and re.search(r'id="report-build" data-busy-lock>', page)
+
+
+def test_empty_pages_say_what_to_do(tmp_path):
+    """Before the first delivery every page answers and points to Lieferung."""
+    (tmp_path / "config.toml").write_text((ROOT / "config.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    c = client(load_config(tmp_path / "config.toml"))
+    for path in ("/", "/pruefung", "/kennzahlen"):
+        r = c.get(path)
+        assert r.status_code == 200 and "Noch keine" in r.text and 'href="/lieferung"' in r.text, path
+    assert 'id="problem-filters"' not in c.get("/pruefung").text
+    assert "Noch keine Berichte erstellt" in c.get("/berichte").text
 
 
 def test_erasure_needs_confirmation(cfg):

@@ -174,6 +174,26 @@ def test_upload_through_the_page_and_ingest_result(site, ingested):
     assert not any(p.name == "Personenliste.csv" for p in (site.base_dir / "inbox").iterdir())
 
 
+def test_too_many_files_are_refused_before_sending_and_the_choice_is_kept(site, page, ingested):
+    from playwright.sync_api import expect
+
+    limit = load_config(site.base_dir / "config.toml").web.max_files
+    extra = site.base_dir / "zu-viele"
+    extra.mkdir(exist_ok=True)
+    chosen = []
+    for i in range(limit + 1):
+        chosen.append(extra / f"kontakte_202501{i + 1:02d}.csv")
+        chosen[-1].write_text("Kontakt-ID\n", encoding="utf-8")
+    page.goto(site.base + "/lieferung")
+    page.get_by_label("Exportdateien auswählen").set_input_files([str(p) for p in chosen])
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.get_by_role("button", name="Hochladen und einlesen").click()
+    expect(page.locator("#chosen-error")).to_contain_text(f"{limit + 1} Dateien gewählt, höchstens {limit}")
+    assert posts == [] and page.locator("#dateien").evaluate("i => i.files.length") == limit + 1
+    assert not any(p.name.startswith("kontakte_202501") for p in (site.base_dir / "inbox").iterdir())
+
+
 def test_filter_the_problems(site, page, ingested):
     page.goto(site.base + "/pruefung")
     total_all = _total(page)
@@ -211,8 +231,12 @@ def _total(page) -> int:
 def revalidated(site, page, ingested):
     """One click on „Prüfung erneut ausführen“: the next delivery (none: nothing new) is read, then the
     validation workbook and the Data Docs are written; the page offers both."""
+    from playwright.sync_api import expect
+
     page.goto(site.base + "/pruefung")
-    page.get_by_role("button", name="Prüfung erneut ausführen").click()
+    button = page.get_by_role("button", name="Prüfung erneut ausführen")
+    expect(button).to_be_enabled(timeout=TIMEOUT_MS)  # the upload's validation job may still run: it frees it
+    button.click()
     page.wait_for_url(re.compile(r"/pruefung\?auftrag="))
     assert wait_job_done(page) in ("ok", "warning")
     deadline = time.monotonic() + TIMEOUT_MS / 1000
@@ -258,12 +282,18 @@ def test_the_data_docs_load_their_styles_and_scripts(site, browser, page, revali
 @pytest.fixture(scope="module")
 def report_set(site, page, revalidated):
     """The Fördergeber report set of the cycle, built through the Berichte page; its downloads."""
+    from playwright.sync_api import expect
+
     page.goto(site.base + "/berichte")
     page.get_by_label("Projektzyklus").select_option(CYCLE)
     page.get_by_label("Zielgruppe").select_option(label="Fördergeber")
-    page.get_by_role("button", name="Berichte erstellen").click()
+    button = page.get_by_role("button", name="Berichte erstellen")
+    expect(button).to_be_enabled(timeout=TIMEOUT_MS)  # after the re-validation's validation job
+    button.click()
     outcome = wait_job_done(page)
     assert outcome == "ok", page.locator("#job-status").inner_text()
+    # the list of sets below updated itself with the job (out-of-band swap), before any reload
+    expect(page.locator(f'#report-sets tr[data-period="{CYCLE}"][data-audience="foerdergeber"]')).to_have_count(1)
     page.locator("#link-report-set").click()
     row = page.locator(f'#report-sets tr[data-period="{CYCLE}"][data-audience="foerdergeber"]').first
     row.wait_for()
@@ -297,6 +327,44 @@ def test_build_the_foerdergeber_report_and_read_the_downloads_back(site, report_
     with zipfile.ZipFile(report_set["zip"]) as zf:
         names = {Path(n).name for n in zf.namelist()}
     assert {"project_report.pdf", "esf_submission.xlsx", "indicators.csv"} <= names
+
+
+def test_the_busy_note_clears_when_the_job_ends(site, page, report_set):
+    """A job from the command line holds the database while the pages are open: Berichte and Lieferung say
+    so and disable their buttons; when it ends, the note disappears and the buttons are free again, without a
+    reload (the page's own marker survives)."""
+    from playwright.sync_api import expect
+
+    from pipeline import jobs
+
+    cfg = load_config(site.base_dir / "config.toml")
+    other = page.context.new_page()
+    try:
+        with jobs.job(cfg, "ingest", "cli"):
+            page.goto(site.base + "/berichte")
+            other.goto(site.base + "/lieferung")
+            for p, buttons in ((page, ["#report-build"]), (other, ["#upload-submit", "#ingest-inbox"])):
+                note = p.locator("#busy-note")
+                expect(note).to_be_visible()
+                expect(note).to_contain_text("Einlesen (gestartet")
+                expect(note).to_contain_text("über die Kommandozeile")
+                for b in buttons:
+                    expect(p.locator(b)).to_be_disabled()
+                p.evaluate("window.esfNoReload = 1")
+            page.wait_for_timeout(2500)  # one poll while still busy: the note stays
+            expect(page.locator("#busy-note")).to_be_visible()
+            shot(page, "berichte-auftrag-laeuft")
+        for p, buttons in ((page, ["#report-build"]), (other, ["#upload-submit", "#ingest-inbox"])):
+            expect(p.locator("#busy-note")).to_be_hidden(timeout=15_000)
+            for b in buttons:
+                expect(p.locator(b)).to_be_enabled()
+            assert p.evaluate("window.esfNoReload") == 1  # the same page, not reloaded
+    finally:
+        other.close()
+    polls = []
+    page.on("request", lambda r: polls.append(r.url) if r.url.endswith("/auftraege/laufend") else None)
+    page.wait_for_timeout(4500)
+    assert polls == []  # 286 stopped the polling
 
 
 def _indicator(csv_text: str, ind: str) -> str:

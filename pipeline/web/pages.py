@@ -66,7 +66,7 @@ async def overview(request: Request):
     return common.render(
         request, "overview.html", "uebersicht", title="Übersicht", state=state, cycle=cycle, figures=figures,
         error=error, vanished=vanished, cycles=cfg.cycles, runs=await run_in_threadpool(jobs.history, cfg, 8),
-        pull=await run_in_threadpool(_pull_status, cfg), busy=request.app.state.runner.busy(),
+        pull=await run_in_threadpool(_pull_status, cfg), **await busy_context(request),
     )  # fmt: skip
 
 
@@ -110,6 +110,32 @@ def heartbeat_text(job: jobs.Job) -> tuple[str, bool]:
     return (f"Läuft seit {job.seconds or 0:.0f} s; letzte Rückmeldung vor {age:.0f} s.", False)
 
 
+def busy_text(cfg: Config) -> str:
+    """One stable German sentence on the running job (no ticking seconds: a screen reader reads it once)."""
+    job = jobs.running(cfg)
+    if job is None:
+        what = "Ein Auftrag"
+    else:
+        face = {"web": "über diese Seite", "cli": "über die Kommandozeile", "watch": "durch die Überwachung"}
+        what = (f"{job.kind_label} (gestartet {job.started or job.created:%H:%M:%S} "
+                f"{face.get(job.face, job.face)})")  # fmt: skip
+    return (f"{what} läuft gerade. Bis er fertig ist, kann kein neuer Auftrag starten; die Schaltflächen werden "
+            "danach von selbst wieder frei.")  # fmt: skip
+
+
+async def busy_context(request: Request) -> dict:
+    """``busy`` and ``busy_text`` for the pages that include ``_busy.html``."""
+    cfg = common.cfg_of(request)
+    busy = request.app.state.runner.busy()
+    return {"busy": busy, "busy_text": await run_in_threadpool(busy_text, cfg) if busy else ""}
+
+
+async def busy_note(request: Request):
+    """The busy note alone: 200 while a job runs (polled again), 286 once none runs (polling stops)."""
+    ctx = await busy_context(request)
+    return common.render(request, "_busy.html", "auftraege", status=200 if ctx["busy"] else 286, **ctx)
+
+
 async def job_status(request: Request):
     """The status fragment of one job (htmx polls it every second; 286 stops the polling when it is done)."""
     cfg = common.cfg_of(request)
@@ -121,7 +147,7 @@ async def job_status(request: Request):
     files = []
     if job.kind == "ingest" and not done:
         seen = job.files
-        for name in [*expected, *(f for f in seen if f not in expected)]:
+        for name in [*seen, *(f for f in expected if f not in seen)]:
             if name not in seen:
                 files.append((name, "wartet"))
             elif name == seen[-1]:
@@ -129,17 +155,21 @@ async def job_status(request: Request):
             else:
                 files.append((name, "eingelesen, wird geprüft und geladen"))
     beat, stuck = heartbeat_text(job)
-    report_set = None
-    if done and job.kind == "report" and job.summary.get("folder"):
-        from pipeline.web.pages_reports import FILE_LABELS, report_sets, set_id_for
+    report_set, extra = None, {"fresh_sets": None}
+    if done and job.kind == "report":
+        from pipeline.web import pages_reports as pr
 
-        sid = set_id_for(cfg, job.summary["folder"])
-        found = [s for s in await run_in_threadpool(report_sets, cfg) if s.id == sid]
+        sets = await run_in_threadpool(pr.report_sets, cfg)
+        if request.headers.get("hx-request"):  # the page's list of sets is refreshed along (out of band)
+            extra = {"fresh_sets": sets, "labels": pr.FILE_LABELS, "fmt_period": pr.fmt_period, "fmt_iso": pr.fmt_iso}
+        sid = pr.set_id_for(cfg, job.summary["folder"]) if job.summary.get("folder") else None
+        found = [s for s in sets if s.id == sid]
         if found:
-            report_set = {"id": sid, "files": [(f, FILE_LABELS.get(f.rsplit("/", 1)[-1], f)) for f in found[0].files]}
+            labels = [(f, pr.FILE_LABELS.get(f.rsplit("/", 1)[-1], f)) for f in found[0].files]
+            report_set = {"id": sid, "files": labels}
     return common.render(
         request, "_job_status.html", "auftraege", status=286 if done else 200, job=job, done=done, files=files,
-        beat=beat, stuck=stuck, report_set=report_set,
+        beat=beat, stuck=stuck, report_set=report_set, **extra,
     )  # fmt: skip
 
 
@@ -196,14 +226,16 @@ async def indicators_page(request: Request):
     return common.render(
         request, "indicators.html", "kennzahlen", title="Kennzahlen", period=period, as_of=as_of,
         audience=audience, error=error, rows=rows, breakdowns=breakdowns, meta=meta, cycles=cfg.cycles,
-        query=request.url.query, dimension_labels=DIMENSIONS,
+        query=request.url.query, dimension_labels=DIMENSIONS, labels={ind.id: ind.label for ind, *_ in rows},
+        period_start=request.query_params.get("von", "")[:10], period_end=request.query_params.get("bis", "")[:10],
+        has_data=cfg.database.exists(),
     )  # fmt: skip
 
 
 DIMENSIONS = {
     "jobcenter_site": "Jobcenter-Standort", "household_type": "BG-Typ", "month": "Monat", "gender": "Geschlecht",
     "help_group": "Hilfebereich", "statistic": "Kennwert", "exit_reason": "Austrittsgrund",
-    "keine_angabe": "keine Angabe",
+    "keine_angabe": "„keine Angabe“",
 }  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from pipeline.config import Config
 from pipeline.lock import Busy
 from pipeline.validation.rules import rules
 from pipeline.web import common
+from pipeline.web.pages import busy_context
 
 PER_PAGE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -36,6 +37,20 @@ GUIDANCE = {
     "warning": "Die Zeile wird verwendet und nur gemeldet. Bitte prüfen, ob die Angabe stimmt, und sie bei Bedarf "
     "in der Fallverwaltung ergänzen.",
 }
+
+
+COUNT_LABELS = {"file_error": "Dateifehler", "row_error": "Zeilenfehler", "warning": "Warnungen"}
+
+
+def column_label(p: summary.Problem) -> str:
+    """The column as the export names it (its German header), not the canonical name of the data model."""
+    if not p.column:
+        return "–"
+    table = model.tables().get(p.table or "")
+    for col in table.columns if table else ():
+        if col.name == p.column:
+            return col.header
+    return p.column
 
 
 def validation_folder(cfg: Config) -> Path | None:
@@ -78,9 +93,10 @@ async def checks(request: Request):
         request, "checks.html", "pruefung", title="Prüfergebnis",
         problems=shown[(page - 1) * PER_PAGE: page * PER_PAGE],
         total=len(shown), all_total=len(problems), page_no=page, pages=pages, facets=facets, chosen=chosen, query=query,
-        counts=counts, severity_labels=summary.SEVERITY_DE, has_report=folder is not None,
+        counts=counts, count_labels=COUNT_LABELS, column_label=column_label, has_report=folder is not None,
+        has_data=cfg.database.exists(),
         has_docs=folder is not None and (folder / "data_docs" / "index.html").is_file(),
-        busy=request.app.state.runner.busy(), job_id=_job_id(request.query_params.get("auftrag")),
+        **await busy_context(request), job_id=_job_id(request.query_params.get("auftrag")),
     )  # fmt: skip
 
 
@@ -143,7 +159,8 @@ async def revalidate(request: Request):
         problems = await common.cached(cfg, "problems", summary.problems)
         return common.render(request, "checks.html", "pruefung", title="Prüfergebnis", status=409, problems=[],
                              total=0, all_total=len(problems), page_no=1, pages=1, facets={}, chosen={}, query="",
-                             counts={}, severity_labels=summary.SEVERITY_DE, busy_error=str(exc))  # fmt: skip
+                             counts={}, count_labels=COUNT_LABELS, busy_error=str(exc),
+                             **await busy_context(request))  # fmt: skip
     common.log(request, "job", f"Prüfung erneut {job_id}")
     from starlette.responses import RedirectResponse
 

@@ -9,7 +9,7 @@ from starlette.requests import Request
 
 from pipeline import ingest, jobs
 from pipeline.lock import Busy
-from pipeline.web import common, uploads
+from pipeline.web import common, pages, uploads
 
 
 def _inbox_listing(cfg) -> list[str]:
@@ -23,7 +23,7 @@ async def delivery(request: Request, **ctx):
     return common.render(
         request, "delivery.html", "lieferung", title="Lieferung", job=job,
         inbox=await run_in_threadpool(_inbox_listing, cfg),
-        busy=request.app.state.runner.busy(), limits=cfg.web, **ctx,
+        **await pages.busy_context(request), limits=cfg.web, **ctx,
     )  # fmt: skip
 
 
@@ -77,7 +77,7 @@ async def upload(request: Request):
     job_id = None
     if accepted:
         try:
-            job_id = runner.ingest()
+            job_id = runner.ingest(then_validate=True)
         except Busy as exc:
             return await delivery(request, results=results, status_error=str(exc))
         request.app.state.uploads[job_id] = accepted
@@ -94,7 +94,7 @@ def _printable(name: str) -> str:
 async def ingest_inbox(request: Request):
     """Read what is in the inbox already (files copied there by hand)."""
     try:
-        job_id = request.app.state.runner.ingest()
+        job_id = request.app.state.runner.ingest(then_validate=True)
     except Busy as exc:
         return await delivery(request, status_error=str(exc))
     common.log(request, "job", f"Einlesen {job_id}")

@@ -14,6 +14,26 @@ from pipeline.web import common
 
 PERSON_ID = re.compile(r"[A-Za-z0-9_.-]{1,40}")
 FUNDING = {"esf_2014_2020": "ESF 2014–2020", "esfplus_2021_2027": "ESF+ 2021–2027"}
+HOW = {"link": "Anmeldelink", "password": "Passwort"}
+
+
+def who_label(who: str) -> str:
+    """``web/link/1a2b3c4d`` → „Webseite (Anmeldelink, Sitzung 1a2b3c4d)“, ``cli/root`` → „Kommandozeile (root)“."""
+    face, _, rest = who.partition("/")
+    if face == "web":
+        how, _, sid = rest.partition("/")
+        if how == "-":
+            return "Webseite (nicht angemeldet)"
+        return f"Webseite ({HOW.get(how, how)}{f', Sitzung {sid}' if sid and sid != '-' else ''})"
+    if face == "cli":
+        return f"Kommandozeile ({rest})" if rest not in ("", "-") else "Kommandozeile"
+    if face == "watch":
+        return f"Überwachung ({rest})" if rest not in ("", "-") else "Überwachung"
+    return who
+
+
+def what_label(entry: audit.Entry) -> str:
+    return HOW.get(entry.what, entry.what) if entry.action == "login" else entry.what
 
 
 async def privacy(request: Request, status: int = 200, **ctx):
@@ -21,7 +41,8 @@ async def privacy(request: Request, status: int = 200, **ctx):
     retention, report, requests = await common.cached(cfg, "retention", summary.retention_status)
     return common.render(
         request, "privacy.html", "datenschutz", status=status, title="Datenschutz", retention=retention,
-        report=report, requests=requests, log=await run_in_threadpool(audit.entries, cfg, 200), funding=FUNDING, **ctx,
+        report=report, requests=requests, log=await run_in_threadpool(audit.entries, cfg, 200), funding=FUNDING,
+        who_label=who_label, what_label=what_label, **ctx,
     )  # fmt: skip
 
 

@@ -22,7 +22,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from pipeline.config import Config
 from pipeline.lock import Busy
-from pipeline.web import common
+from pipeline.web import common, pages
 
 MEDIA = {
     ".pdf": "application/pdf",
@@ -39,6 +39,7 @@ FILE_LABELS = {
     "sachbericht.docx": "Sachbericht (Word)",
     "validation_report.xlsx": "Prüfbericht (Excel)",
     "run_manifest.json": "Protokoll des Laufs (JSON)",
+    "jahresrueckblick.txt": "Jahresrückblick (Text)",
 }
 
 
@@ -52,6 +53,13 @@ class ReportSet:
     time: str
     run_id: str
     files: list[str] = field(default_factory=list)
+
+    @property
+    def audience_labels(self) -> list[str]:
+        """The audiences whose reports the set holds: a whole run writes the intern set into its folder too."""
+        subs = [a for a in ("intern", "oeffentlich")
+                if a != self.audience and any(f.startswith(f"{a}/") for f in self.files)]  # fmt: skip
+        return [common.AUDIENCES[a] for a in (self.audience, *subs)]
 
 
 def set_id_for(cfg: Config, folder: Path | str) -> str:
@@ -98,8 +106,9 @@ async def reports(request: Request, **ctx):
     return common.render(
         request, "reports.html", "berichte", title="Berichte", sets=await run_in_threadpool(report_sets, cfg),
         cycles=cfg.cycles, period=ctx.pop("period", None), audience=ctx.pop("audience", "foerdergeber"),
-        as_of=ctx.pop("as_of", None), job_id=job_id, labels=FILE_LABELS, busy=request.app.state.runner.busy(),
-        empty_cycle_label="– bitte wählen –", **ctx,
+        as_of=ctx.pop("as_of", None), job_id=job_id, labels=FILE_LABELS, **await pages.busy_context(request),
+        empty_cycle_label="– bitte wählen –", fmt_period=fmt_period, fmt_iso=fmt_iso, audience_hint=AUDIENCE_HINT,
+        **ctx,
     )  # fmt: skip
 
 
@@ -109,32 +118,40 @@ async def build(request: Request):
     cfg = common.cfg_of(request)
     form = await request.form(max_files=0, max_fields=10)
     audience = form.get("zielgruppe") or "foerdergeber"
+    # an answer with an error keeps what was entered (the date fields as typed, at most a date's length)
+    kept = {"period": str(form.get("zyklus") or "")[:20] or None, "period_start": str(form.get("von") or "")[:10],
+            "period_end": str(form.get("bis") or "")[:10], "audience": audience}  # fmt: skip
+
+    async def again(status: int, error: str, as_of: dt.date | None = None):
+        return await reports(request, status=status, error=error, as_of=as_of, **kept)
+
     if audience not in common.AUDIENCES:
-        return await reports(request, status=400, error="Unbekannte Zielgruppe.")
+        kept["audience"] = "foerdergeber"
+        return await again(400, "Unbekannte Zielgruppe.")
     try:
         as_of = common.parse_day(form.get("stand"))
         start, end = common.parse_day(form.get("von")), common.parse_day(form.get("bis"))
     except ValueError as exc:
-        return await reports(request, status=400, error=str(exc), audience=audience)
+        return await again(400, str(exc))
     if start or end:
         if not (start and end):
-            return await reports(request, status=400, error="Für einen Zeitraum bitte Beginn und Ende angeben.")
+            return await again(400, "Für einen Zeitraum bitte Beginn und Ende angeben.", as_of)
         period = f"{start.isoformat()}..{end.isoformat()}"
     else:
         period = form.get("zyklus") or ""
         if not period:
-            return await reports(request, status=400, error="Bitte einen Projektzyklus oder einen Zeitraum wählen.")
+            return await again(400, "Bitte einen Projektzyklus oder einen Zeitraum wählen.", as_of)
     try:
         resolve_period(cfg, period)
     except Exception as exc:  # noqa: BLE001 - PeriodError: the user's input
-        return await reports(request, status=400, error=str(exc), audience=audience, as_of=as_of)
+        return await again(400, str(exc), as_of)
     if not cfg.database.exists():
-        return await reports(request, status=409, error="Noch keine Datenbank: zuerst eine Lieferung einlesen.")
+        return await again(409, "Noch keine Datenbank: zuerst unter „Lieferung“ die Exportdateien einlesen.", as_of)
     try:
         job_id = request.app.state.runner.report(period, as_of, audience)
     except Busy as exc:
-        return await reports(request, status=409, error=str(exc), period=period, audience=audience, as_of=as_of)
-    common.log(request, "job", f"Berichte {period} {audience} {job_id}")
+        return await again(409, str(exc), as_of)
+    common.log(request, "job", f"Berichte {fmt_period(period)}, {common.AUDIENCES[audience]} (Auftrag {job_id})")
     return RedirectResponse(f"/berichte?auftrag={job_id}", status_code=303)
 
 
@@ -175,6 +192,21 @@ async def download_zip(request: Request):
     name = f"berichte_{s.period}_{s.audience}.zip".replace("..", "_bis_")
     disposition = {"content-disposition": f'attachment; filename="{name}"'}
     return Response(data, media_type="application/zip", headers=disposition)
+
+
+AUDIENCE_HINT = ("Fördergeber: ESF-Meldung, Projektbericht und Sachbericht mit genauen Zahlen. intern: zusätzlich "
+                 "interne Kennzahlen. öffentlich: kleine Fallzahlen werden verdeckt (Geheimhaltung).")
+
+
+def fmt_period(period: str) -> str:
+    """A cycle id as it is; a date range (ISO ``a..b``) as ``TT.MM.JJJJ–TT.MM.JJJJ``."""
+    if ".." not in period:
+        return period
+    try:
+        a, b = (dt.date.fromisoformat(x) for x in period.split("..", 1))
+    except ValueError:
+        return period
+    return f"{common.fmt_date(a)}–{common.fmt_date(b)}"
 
 
 def fmt_iso(text: str | None) -> str:

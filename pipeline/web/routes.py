@@ -82,6 +82,7 @@ def routes(cfg: Config) -> list[Route]:
         Route("/", pages.overview),
         Route("/uebersicht/diagramm.svg", pages.overview_chart),
         Route("/auftraege", pages.jobs_page),
+        Route("/auftraege/laufend", pages.busy_note),
         Route("/auftraege/{job_id}/status", pages.job_status),
         Route("/lieferung", pages_delivery.delivery),
         Route("/lieferung", pages_delivery.upload, methods=["POST"], max_body_size=upload_limit(cfg)),

@@ -41,6 +41,11 @@ def check_name(name: str | None, seen: set[str]) -> str:
         return "Dateinamen mit Pfadangaben werden nicht angenommen."
     if name.startswith("."):
         return "Versteckte Dateien werden nicht angenommen."
+    ext = os.path.splitext(name)[1].lower()
+    if ext not in (".csv", ".xlsx"):
+        kind = f"eine {ext}-Datei" if ext else "eine Datei ohne Endung"
+        return (f"Nur Exporte als .csv oder .xlsx werden angenommen; dies ist {kind}. "
+                "Bitte die Datei aus der Fallverwaltung als CSV oder Excel-Arbeitsmappe exportieren.")  # fmt: skip
     m = FILE_NAME.match(name)
     if not m or model.table_for_prefix(m["prefix"]) is None:
         prefixes = ", ".join(f"{t.file_prefix}_JJJJMMTT.csv" for t in model.tables().values())
