@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 from pathlib import Path
 
 import jinja2
@@ -38,7 +39,9 @@ def css_string(text: str) -> str:
     return Markup(text.replace("<", "\\3c ").replace(">", "\\3e "))
 
 
+@functools.cache
 def _env() -> jinja2.Environment:
+    """One environment per process: it keeps the compiled template (a warm worker compiles it once)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = fmt_number
@@ -123,13 +126,26 @@ def render_html(ctx: ReportContext, con) -> str:
     return _env().get_template("project_report.html.j2").render(**report_context(ctx, con))
 
 
-def write_pdf(ctx: ReportContext, con, out_dir: Path) -> Path:
+@functools.cache
+def _weasy() -> tuple:
+    """WeasyPrint's font configuration and the parsed stylesheet, made once per process and reused (fonts
+    found and loaded once)."""
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
+
+    fonts = FontConfiguration()
+    return fonts, weasyprint.CSS(filename=str(TEMPLATES / "report.css"), font_config=fonts)
+
+
+def html_to_pdf(html: str) -> bytes:
     import weasyprint
 
-    html = render_html(ctx, con)
+    fonts, css = _weasy()
     doc = weasyprint.HTML(string=html, base_url=str(TEMPLATES))
     # PDF/A-3a: PDF/A-3 at the accessible conformance level, i.e. tagged (headings, tables with header cells,
-    # figures with Alt text from the charts' <title>); the language comes from <html lang="de">
-    pdf = doc.write_pdf(pdf_variant="pdf/a-3a",
-                        stylesheets=[weasyprint.CSS(filename=str(TEMPLATES / "report.css"))])
-    return atomic_write_bytes(pdf, out_dir / FILE_NAME)
+    # figures with Alt text from the charts' alt attribute); the language comes from <html lang="de">
+    return doc.write_pdf(pdf_variant="pdf/a-3a", stylesheets=[css], font_config=fonts)
+
+
+def write_pdf(ctx: ReportContext, con, out_dir: Path) -> Path:
+    return atomic_write_bytes(html_to_pdf(render_html(ctx, con)), out_dir / FILE_NAME)
