@@ -34,9 +34,8 @@ def render_reports(con, config, result, audience: str, out_dir: Path,
     ctx = ReportContext.build(config, result, audience)
     if created is not None:
         ctx.created = created
-    if helper is None:
-        office = None
-    else:
+    office = None
+    if helper is not None:
         from pipeline import worker
 
         # computed once here and handed over: the helper would otherwise compute every other cycle again
