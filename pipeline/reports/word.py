@@ -144,9 +144,11 @@ def table(doc, headers: list[str], rows: list[list[str]], numeric: set[int] = fr
 
 
 def _widths(headers: list[str], numeric: set[int], text_width: float = TEXT_WIDTH_CM) -> list[float]:
-    """Numbers get a narrow column (2.4 cm, at most half the page together), text columns share the rest;
-    a first column of ids (Kennung) stays narrow."""
-    num_w = min(2.4, text_width / 2 / max(len(numeric), 1))
+    """Numbers get a narrow column (2.4 cm or their longest header word, at most 60 % of the page together),
+    text columns share the rest; a first column of ids (Kennung) stays narrow."""
+    # wide enough for the longest header word in bold 9 pt (about 0.2 cm a letter plus cell margins)
+    longest = max((len(w) for i in numeric for w in headers[i].split()), default=0)
+    num_w = min(max(2.4, 0.2 * longest + 0.5), text_width * 0.6 / max(len(numeric), 1))
     narrow = {0} if headers and headers[0] == "Kennung" else set()
     text_cols = [i for i in range(len(headers)) if i not in numeric and i not in narrow]
     rest = text_width - num_w * len(numeric) - 2.0 * len(narrow)
@@ -193,7 +195,7 @@ def _targets_table(doc, ctx: ReportContext) -> None:
     table(doc, ["Kennung", "Indikator", "Ziel", "Ergebnis", "Abweichung", "Bewertung"],
           [[t.id, t.label, t.target_label, fmt_number(t.result, t.unit), t.difference_label,
             ("⚠ " if t.missed else "") + t.status] for t in rows],
-          numeric={3, 4}, highlight={i for i, t in enumerate(rows) if t.missed}, widths=[2.0, 4.0, 2.8, 2.0, 3.2, 2.6])
+          numeric={3, 4}, highlight={i for i, t in enumerate(rows) if t.missed}, widths=[2.0, 4.3, 3.3, 2.0, 2.7, 2.5])
 
 
 def _comparison_table(doc, ctx: ReportContext, con) -> None:
@@ -208,7 +210,7 @@ def _comparison_table(doc, ctx: ReportContext, con) -> None:
         body.append([label] + [fmt_number(r.cells[col.key].value, col.unit) for r in comp.rows])
     n = len(comp.rows)
     table(doc, headers, body, numeric=set(range(1, len(headers))),
-          widths=[TEXT_WIDTH_CM - min(2.4, 10.6 / n) * n] + [min(2.4, 10.6 / n)] * n)
+          widths=[TEXT_WIDTH_CM - min(3.4, 10.6 / n) * n] + [min(3.4, 10.6 / n)] * n)
     note = doc.add_paragraph("Nicht abgeschlossene Projektjahre (laufend oder Nachbefragung noch nicht fällig) sind "
                              "vorläufig und nicht wie abgeschlossene zu vergleichen.")
     note.runs[0].font.size = Pt(8.5)

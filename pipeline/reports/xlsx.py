@@ -72,6 +72,7 @@ class Column:
     width: float = 14
     number_format: str | None = None
     wrap: bool = False
+    align: str | None = None  # horizontal alignment for the whole column (None: by value type)
 
 
 @dataclass
@@ -108,8 +109,9 @@ def add_table_sheet(wb: Workbook, table: SheetTable, project_name: str) -> Works
             c = ws.cell(row=i, column=j)
             set_value(c, value, fmts.get(j - 1, col.number_format))
             c.border = Border(bottom=THIN)
-            if col.wrap:
-                c.alignment = Alignment(wrap_text=True, vertical="top")
+            # top-aligned: in a row that wraps elsewhere, a label must stay on the line of its value
+            c.alignment = Alignment(wrap_text=col.wrap, vertical="top",
+                                    horizontal=col.align or c.alignment.horizontal)
     last_row = header_row + max(len(table.rows), 1)
     last_col = get_column_letter(len(table.columns))
     ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
@@ -138,7 +140,7 @@ def row_height(values: Sequence, columns: Sequence[Column], wrap_all: bool = Fal
 def add_key_value_sheet(wb: Workbook, sheet_name: str, title: str, pairs: list[tuple[str, object]],
                         project_name: str, notes: Sequence[str] = ()) -> Worksheet:
     """A cover sheet: title, then two columns 'Angabe' / 'Wert' (no merged cells)."""
-    table = SheetTable(sheet_name, title, [Column("Angabe", 34), Column("Wert", 80, wrap=True)],
+    table = SheetTable(sheet_name, title, [Column("Angabe", 34), Column("Wert", 80, wrap=True, align="left")],
                        [list(p) for p in pairs], list(notes))
     return add_table_sheet(wb, table, project_name)
 

@@ -119,6 +119,13 @@ def _sheet(wb, title: str, headers: list[tuple[str, int]], rows: list[list[objec
             _put(ws, i, j, v)
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(len(rows) + 1, 1)}"
+    # printed as the coaches use it: A4 landscape, all columns on one page width, header row on every page
+    ws.page_setup.paperSize, ws.page_setup.orientation = ws.PAPERSIZE_A4, ws.ORIENTATION_LANDSCAPE
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
+    ws.oddHeader.left.text = "Prüfbericht – " + ws.title.replace("&", "&&")
+    ws.oddFooter.center.text = "Seite &P von &N"
     return ws
 
 
