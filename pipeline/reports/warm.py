@@ -16,6 +16,7 @@ import atexit
 import base64
 import io
 import os
+import signal
 import threading
 
 _HELPER: dict = {}  # "worker": the helper's Worker, "pid": its process id
@@ -75,6 +76,7 @@ def start_helper() -> bool:
     pid = os.fork()
     if pid == 0:  # the helper: answer tasks until the worker closes the pipe or ends
         mine.close()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         try:
             _die_with_parent()
             worker._run_tasks(theirs)
@@ -87,13 +89,28 @@ def start_helper() -> bool:
     helper._pid = pid
     _HELPER.update(worker=helper, pid=pid)
     atexit.register(_stop_helper)
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _on_term)
     return True
+
+
+def _on_term(signum, frame) -> None:
+    """SIGTERM (the server stopping, a job stopped): end and reap the helper first, so that no orphan of the
+    server's process group is left, then end as SIGTERM would have."""
+    pid = _HELPER.get("pid")
+    if pid is not None:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
 
 
 def _die_with_parent() -> None:
     """Linux: the helper gets SIGTERM when the worker ends, however it ends (a killed job included)."""
     import ctypes
-    import signal
 
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
