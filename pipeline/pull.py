@@ -33,7 +33,7 @@ from pathlib import Path
 
 from pipeline import read
 from pipeline.config import Config
-from pipeline.pull_index import Known, State, hash_file, inbox_pending, known_content, signature
+from pipeline.pull_index import Known, State, inbox_pending, known_content, signature
 from pipeline.read import FileProblem
 
 __all__ = ["PullReport", "Seen", "State", "inbox_pending", "scan", "settle", "take"]
@@ -339,9 +339,11 @@ def _siblings(f: Seen) -> set[str]:
 
 def _replaceable(cfg: Config, target: Path, state: State, known: Known) -> bool:
     """An inbox file of the same name may be replaced once the database has recorded it (the archive keeps it)."""
+    from pipeline.ingest import file_sha256
+
     export = _export(target)
     try:
-        sha = state.sha(target, signature(target)) or hash_file(target)
+        sha = state.sha(target, signature(target)) or file_sha256(target)
     except OSError:
         return False
     return export is not None and (export.table.name, export.snapshot_date, sha) in known.ingested

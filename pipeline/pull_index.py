@@ -9,10 +9,8 @@ pull has finished with (taken, or reported as a duplicate once).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,7 +86,9 @@ def _ingested(cfg: Config) -> set[tuple[str, dt.date, str]]:
     """(table, snapshot date, sha256) of every file the database has recorded (loaded or refused)."""
     if not cfg.database.exists():
         return set()
-    con = _connect_read_only(cfg.database)
+    from pipeline import db
+
+    con = db.connect(cfg.database, read_only=True)  # waits while a reader elsewhere holds the lock a moment
     try:
         rows = con.execute(
             "SELECT table_name, snapshot_date, file_sha256 FROM ingest_files WHERE file_sha256 IS NOT NULL"
@@ -98,33 +98,9 @@ def _ingested(cfg: Config) -> set[tuple[str, dt.date, str]]:
     return {(t, d, s) for t, d, s in rows}
 
 
-def _connect_read_only(path: Path, wait: float = 10.0):
-    """A reader elsewhere (a notebook's or the page's copy, milliseconds) may hold DuckDB's lock: wait a little."""
-    import duckdb
-
-    from pipeline import db
-
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            return db.connect(path, read_only=True)
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
-                raise
-            time.sleep(0.1)
-
-
-def hash_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _inbox_exports(cfg: Config, state: State) -> tuple[list[tuple[Path, str, dt.date, str]], list[Path]]:
     """Inbox files as (path, table, date, sha256), and those ingest would read but are no export file."""
-    from pipeline.ingest import inbox_files
+    from pipeline.ingest import file_sha256, inbox_files
 
     exports, other = [], []
     for p in inbox_files(cfg.inbox):
@@ -138,7 +114,7 @@ def _inbox_exports(cfg: Config, state: State) -> tuple[list[tuple[Path, str, dt.
             continue
         sha = state.sha(p, sig)
         if sha is None:
-            sha = hash_file(p)
+            sha = file_sha256(p)
             state.remember(p, sig, sha)
         exports.append((p, export.table.name, export.snapshot_date, sha))
     return exports, other

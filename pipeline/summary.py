@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import api, model
+from pipeline import api, api_copy, model
 from pipeline.config import Config
 from pipeline.validation.rules import rules
 
@@ -209,14 +209,7 @@ def retention_status(cfg: Config, today: dt.date | None = None) -> tuple[list[Re
     tmp = Path(tempfile.mkdtemp(prefix="esf-retention-"))
     try:
         copy = tmp / "copy.duckdb"
-        source = api._open_source(cfg.database, api.LOCK_WAIT_SECONDS)  # DuckDB's read lock while copying
-        try:
-            shutil.copyfile(cfg.database, copy)
-            wal = cfg.database.with_name(cfg.database.name + ".wal")
-            if wal.exists():
-                shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
-        finally:
-            source.close()
+        api_copy.copy_database(cfg.database, copy)  # under DuckDB's read lock
         con = duckdb.connect(str(copy))
         try:
             con.execute(retention.ERASURE_DDL)

@@ -65,6 +65,9 @@ def ingested(cfg: Config) -> list[tuple]:
     """(file name, status) of every file the database recorded, by name."""
     if not cfg.database.exists():
         return []
+    # a job aborted while it created the database leaves it without tables: nothing recorded
+    if not rows(cfg, "SELECT 1 FROM information_schema.tables WHERE table_name = 'ingest_files'"):
+        return []
     return rows(cfg, "SELECT file_name, status FROM ingest_files ORDER BY file_name")
 
 

@@ -13,33 +13,17 @@ import duckdb
 import openpyxl
 import pytest
 from export_files import headers, household, person, rows_of, write_csv
+from project_setup import project_config as _cfg
+from project_setup import query as _query
 
 from pipeline import db, deliveries, ingest, manifest
-from pipeline.config import ConfigError, load_config
+from pipeline.config import ConfigError
 from pipeline.validation.outputs import write_workbook
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _cfg(tmp_path, extra: str = ""):
-    text = (ROOT / "config.toml").read_text(encoding="utf-8") + extra
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    (tmp_path / "config.toml").write_text(text, encoding="utf-8")
-    (tmp_path / "inbox").mkdir(exist_ok=True)
-    return load_config(tmp_path / "config.toml")
 
 
 @pytest.fixture
 def cfg(tmp_path):
     return _cfg(tmp_path)
-
-
-def _query(cfg, sql, params=None):
-    con = db.connect(cfg.database, read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def _households(n: int, bad: int = 0) -> list[list[object]]:

@@ -100,6 +100,29 @@ def test_same_seed_gives_identical_bytes_other_seed_differs(tmp_path, cfg, clean
     assert all(a[k] != b[k] for k in a), "every file must change with the seed"
 
 
+def test_office_forms_are_reproducible_too(tmp_path, clean):
+    """The office forms (some are workbooks, whose core properties carry a time) give the same bytes twice."""
+    import time
+
+    from pipeline.generate.office import write_forms
+
+    first = write_forms(clean.out_dir, tmp_path / "one")
+    time.sleep(1.1)  # a second later: a clock time in the files would differ
+    second = write_forms(clean.out_dir, tmp_path / "two")
+    assert any(p.suffix == ".xlsx" for d in first.values() for p in d.iterdir())
+    assert {f: _hashes(d) for f, d in first.items()} == {f: _hashes(d) for f, d in second.items()}
+
+
+def test_snapshot_before_any_entry_gives_files_with_headers_only(tmp_path, cfg):
+    """A snapshot date before the first household enters: every table is exported, empty (was a TypeError)."""
+    res = generate(tmp_path, households=10, seed=7, config=cfg, snapshot_date=dt.date(2020, 12, 31))
+    files = sorted(p for p in res.out_dir.iterdir() if p.is_file())
+    assert files and {p.name.split("_")[0] for p in files} >= {"haushalte", "personen", "kontakte", "hilfen"}
+    for p in files:
+        header, rows = _read(p)
+        assert header and rows == [], p.name
+
+
 # ---- files and headers -------------------------------------------------------------------------------------
 
 

@@ -7,36 +7,21 @@ import os
 import stat
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from export_files import headers, household, person, rows_of, write_csv, write_xlsx
+from project_setup import project_config, query
 
 from pipeline import db, ingest, pseudonym
-from pipeline.config import load_config
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
 def cfg(tmp_path):
-    text = (ROOT / "config.toml").read_text(encoding="utf-8")
-    text += '\n[mapping.persons]\n"Vorname/Rufname" = "Vorname"\n'
-    (tmp_path / "config.toml").write_text(text, encoding="utf-8")
-    (tmp_path / "inbox").mkdir()
-    return load_config(tmp_path / "config.toml")
+    return project_config(tmp_path, '\n[mapping.persons]\n"Vorname/Rufname" = "Vorname"\n')
 
 
 def run(cfg):
     return ingest.ingest(cfg)
-
-
-def query(cfg, sql, params=None):
-    con = db.connect(cfg.database, read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def test_cp1252_crlf_semicolon_with_two_digit_and_iso_dates(cfg):

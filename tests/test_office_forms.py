@@ -7,17 +7,17 @@ refused with its own rule of rules.toml and a message that says what was found a
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import openpyxl
 import pytest
 from export_files import headers, household, rows_of
+from project_setup import project_config
+from project_setup import query as _query
 
-from pipeline import db, ingest, read
-from pipeline.config import load_config
+from pipeline import ingest, read
+from pipeline.generate.office import workbook_bytes
 from pipeline.validation.rules import rules
 
-ROOT = Path(__file__).resolve().parents[1]
 HH = headers("households")
 ROWS = rows_of(  # shared by the tests: never modify in place
     "households",
@@ -27,22 +27,12 @@ ROWS = rows_of(  # shared by the tests: never modify in place
 
 @pytest.fixture
 def cfg(tmp_path):
-    (tmp_path / "config.toml").write_text((ROOT / "config.toml").read_text(encoding="utf-8"), encoding="utf-8")
-    (tmp_path / "inbox").mkdir()
-    return load_config(tmp_path / "config.toml")
+    return project_config(tmp_path)
 
 
 def _text(sep: str = ";", newline: str = "\r\n", header: list[str] = HH, rows=ROWS, tail: str = "") -> str:
     lines = [sep.join(header)] + [sep.join(str(v) for v in r) + tail for r in rows]
     return newline.join(lines) + newline
-
-
-def _query(cfg, sql, params=None):
-    con = db.connect(cfg.database, read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 BLANK = ";" * (len(HH) - 1)
@@ -224,23 +214,11 @@ def test_utf8_without_bom_is_detected_as_utf8(tmp_path):
     assert d.csv_path == p and "Müllerstraße" in d.csv_path.read_text(encoding="utf-8")
 
 
-def _workbook(sheets: dict[str, list[list[object]]]) -> bytes:
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, rows in sheets.items():
-        ws = wb.create_sheet(title)
-        for r in rows:
-            ws.append(r)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
 COVER = [["BG-Coaching – Export für die Berichtspipeline"], ["erstellt am", "31.01.2020"], [], ["Hinweis: vertraulich"]]
 
 
 def test_xlsx_with_a_cover_sheet_reads_the_table_sheet_and_says_so(cfg):
-    data = _workbook({"Deckblatt": COVER, "Notizen": [["frei"]], "Haushalte": [HH, *ROWS]})
+    data = workbook_bytes({"Deckblatt": COVER, "Notizen": [["frei"]], "Haushalte": [HH, *ROWS]})
     (cfg.inbox / "haushalte_20200131.xlsx").write_bytes(data)
     (f,) = ingest.ingest(cfg).files
     assert (f.status, f.rows_loaded, f.rows_quarantined) == ("loaded", 2, 0)
@@ -251,14 +229,14 @@ def test_xlsx_with_a_cover_sheet_reads_the_table_sheet_and_says_so(cfg):
 
 
 def test_xlsx_with_the_table_first_and_a_notes_sheet_after_it_is_read_without_a_note(cfg):
-    (cfg.inbox / "haushalte_20200131.xlsx").write_bytes(_workbook({"Export": [HH, *ROWS], "Notizen": COVER}))
+    (cfg.inbox / "haushalte_20200131.xlsx").write_bytes(workbook_bytes({"Export": [HH, *ROWS], "Notizen": COVER}))
     (f,) = ingest.ingest(cfg).files
     assert (f.status, f.rows_loaded, f.message) == ("loaded", 2, "")
     assert _query(cfg, "SELECT count(*) FROM problems") == [(0,)]
 
 
 def test_xlsx_with_two_table_sheets_is_refused(cfg):
-    data = _workbook({"Deckblatt": COVER, "Januar": [HH, *ROWS], "Februar": [HH, ROWS[0]]})
+    data = workbook_bytes({"Deckblatt": COVER, "Januar": [HH, *ROWS], "Februar": [HH, ROWS[0]]})
     (cfg.inbox / "haushalte_20200131.xlsx").write_bytes(data)
     (f,) = ingest.ingest(cfg).files
     assert (f.status, f.rule_id) == ("failed", "F13")
@@ -266,7 +244,7 @@ def test_xlsx_with_two_table_sheets_is_refused(cfg):
 
 
 def test_xlsx_with_a_title_row_above_the_header_is_refused(cfg):
-    data = _workbook({"Deckblatt": COVER, "Haushalte": [["Haushalte Stand 31.01.2020"], [], HH, *ROWS]})
+    data = workbook_bytes({"Deckblatt": COVER, "Haushalte": [["Haushalte Stand 31.01.2020"], [], HH, *ROWS]})
     (cfg.inbox / "haushalte_20200131.xlsx").write_bytes(data)
     (f,) = ingest.ingest(cfg).files
     assert (f.status, f.rule_id) == ("failed", "F09") and "Zeile 3" in f.message

@@ -10,11 +10,11 @@ import os
 import re
 import shutil
 import subprocess
-import zlib
 
 import openpyxl
 import pandas as pd
 import pytest
+from pdf_streams import inflated as _inflated
 from test_reports import CONFIG, cells_by_id, make_db, sheet_rows
 
 from pipeline import indicators
@@ -113,17 +113,6 @@ def test_libreoffice_converts_every_workbook(rendered, tmp_path):
     for f in files:
         pdf = out / (os.path.basename(f)[: -len(".xlsx")] + ".pdf")
         assert pdf.is_file() and pdf.stat().st_size > 1000, (f, proc.stdout, proc.stderr)
-
-
-def _inflated(raw: bytes) -> bytes:
-    """The PDF with every Flate stream decompressed appended (to find catalog entries in object streams)."""
-    parts = [raw]
-    for m in re.finditer(rb"stream\r?\n(.*?)endstream", raw, re.S):
-        try:
-            parts.append(zlib.decompress(m.group(1)))
-        except zlib.error:
-            pass
-    return b"\n".join(parts)
 
 
 def _pdftext(path) -> str:

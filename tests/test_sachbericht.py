@@ -14,13 +14,13 @@ import os
 import re
 import shutil
 import subprocess
-import zlib
 from pathlib import Path
 
 import docx
 import pandas as pd
 import pytest
 from indicator_fixtures import Fixture, open_db
+from pdf_streams import inflated as _inflated
 from test_narrative import figure_forms, shares_of, unexplained_numbers
 
 from pipeline import catalogue, db, indicators
@@ -193,16 +193,6 @@ def test_libreoffice_opens_the_draft_and_renders_pages(run, tmp_path):
     assert pages >= 5
     subprocess.run(["pdftoppm", "-r", "30", "-png", "-f", "1", "-l", "3", str(pdf), str(tmp_path / "w")], check=True)
     assert len(list(tmp_path.glob("w-*.png"))) == 3
-
-
-def _inflated(raw: bytes) -> bytes:
-    parts = [raw]
-    for m in re.finditer(rb"stream\r?\n(.*?)endstream", raw, re.S):
-        try:
-            parts.append(zlib.decompress(m.group(1)))
-        except zlib.error:
-            pass
-    return b"\n".join(parts)
 
 
 def _pdf_strings(blob: bytes, key: bytes) -> list[str]:

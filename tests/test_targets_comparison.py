@@ -147,12 +147,16 @@ def _comparison_db(tmp_path):
     return con
 
 
-def test_compare_cycles_statuses_and_figures_by_hand(tmp_path):
+def _compared(tmp_path) -> comparison.CycleComparison:
     con = _comparison_db(tmp_path)
     try:
-        comp = comparison.compare_cycles(con, _comparison_config(), SNAP)
+        return comparison.compare_cycles(con, _comparison_config(), SNAP)
     finally:
         con.close()
+
+
+def test_compare_cycles_statuses_and_figures_by_hand(tmp_path):
+    comp = _compared(tmp_path)
     rows = {r.cycle_id: r for r in comp.rows}
     assert list(rows) == ["2019", "2024", "2025"]  # oldest first; cycles without households left out
     assert [rows[c].status for c in rows] == ["final", "followups_pending", "running"]
@@ -183,11 +187,7 @@ def test_compare_cycles_statuses_and_figures_by_hand(tmp_path):
 
 
 def test_public_comparison_hides_small_counts_and_keeps_key_figures(tmp_path):
-    con = _comparison_db(tmp_path)
-    try:
-        comp = comparison.compare_cycles(con, _comparison_config(), SNAP)
-    finally:
-        con.close()
+    comp = _compared(tmp_path)
     pub = comparison.published(comp, Rules(active=True, threshold=3, threshold_special=5, min_share_base=10))
     keys = [c.key for c in pub.columns]
     assert "K19" not in keys and "K20" not in keys and "ESF_JOB" not in keys and "ESF_TOTAL" in keys

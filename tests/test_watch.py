@@ -145,7 +145,7 @@ def test_watch_polling_takes_a_new_file_as_it_appears_and_a_second_sigterm_abort
     assert ingested(cfg) == []  # rolled back
     assert jobs.lock_is_free(cfg)
     # nothing lost: the next pull loads it once
-    again = cli(cfg, "pull", "--quiet")
+    again = cli(cfg, "pull", "--quiet", env={"ESF_PIPELINE_DEBUG": "1"})  # a failure shows its traceback
     assert again.returncode == 0, again.stderr
     assert ingested(cfg) == [("haushalte_20200131.csv", "loaded")]
     assert rows(cfg, "SELECT count(*) FROM core_households") == [(30,)]

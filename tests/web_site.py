@@ -7,20 +7,23 @@ strict Content-Security-Policy allows (a ``<script>`` tag would be blocked).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import os
 import re
 import shutil
 import subprocess
-import tempfile
 import zipfile
 from pathlib import Path
 
 import pytest
-
-from pipeline import model, read
+from personal_data import (  # noqa: F401 - re-exported for the browser tests and docs/screenshots.py
+    SECRET_COLUMNS,
+    allowed_words,
+    date_forms,
+    leaks,
+    personal_values,
+)
 
 CHROMIUM = Path(os.environ.get("ESF_CHROMIUM", "/usr/lib/chromium/chromium-headless-shell"))
 LAUNCH_ARGS = [
@@ -31,8 +34,7 @@ LAUNCH_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-SECRET_COLUMNS = {model.normalise(h): kind for h, kind in (
-    ("Vorname", "name"), ("Nachname", "name"), ("BG-Nummer", "bg_number"), ("Geburtsdatum", "birth_date"))}
+
 
 
 def require_browser() -> None:
@@ -68,72 +70,6 @@ def axe_serious(page) -> list[dict]:
     return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
              "targets": [n["target"] for n in v["nodes"][:3]]}
             for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-
-
-# --- personal values of the input ---------------------------------------------------------------------------
-
-
-def date_forms(text: str) -> set[str]:
-    """A birth date as exported, plus the forms a page or file could show it in (ISO, TT.MM.JJJJ)."""
-    forms = {text} if len(text) >= 8 else set()
-    for fmt in ("%d.%m.%Y", "%Y-%m-%d", "%d.%m.%y", "%Y-%m-%d %H:%M:%S"):
-        try:
-            d = dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-        if d.year > dt.date.today().year:  # two-digit birth years are 19JJ (exports.md)
-            d = d.replace(year=d.year - 100)
-        forms |= {d.isoformat(), d.strftime("%d.%m.%Y")}
-    return forms
-
-
-def personal_values(files: list[Path], not_secret_dates: set[str] = frozenset()) -> dict[str, set[str]]:
-    """Names, BG numbers and birth dates of the export files, decoded the way the pipeline reads them.
-
-    ``not_secret_dates`` (snapshot dates, cycle boundaries) are shown by design: a child born on such a day
-    is not a leak of that date.
-    """
-    found: dict[str, set[str]] = {"name": set(), "bg_number": set(), "birth_date": set()}
-    shown = set()
-    for d in not_secret_dates:
-        shown |= date_forms(d)
-    with tempfile.TemporaryDirectory() as tmp:
-        for path in files:
-            shown |= date_forms(read.recognise(path).snapshot_date.isoformat())
-            if not path.name.startswith(("personen_", "haushalte_")):
-                continue
-            decoded = read.decode(read.recognise(path), Path(tmp))
-            enc = "utf-8-sig" if decoded.encoding == "utf-8-sig" else "utf-8"
-            with decoded.csv_path.open(encoding=enc, newline="") as fh:
-                rows = list(csv.reader(fh, delimiter=decoded.separator, quotechar='"'))
-            header, body = rows[0], rows[1:]
-            for i, h in enumerate(header):
-                kind = SECRET_COLUMNS.get(model.normalise(h))
-                for row in body if kind else []:
-                    value = row[i].strip() if i < len(row) else ""
-                    if value:
-                        found[kind] |= date_forms(value) if kind == "birth_date" else {value}
-    found["birth_date"] -= shown
-    return found
-
-
-def allowed_words() -> set[str]:
-    """Words the pages show legitimately (labels, catalogue, rules): a name equal to one cannot be told apart."""
-    from pipeline import catalogue
-    from pipeline.validation.rules import rules
-
-    texts = [lbl for lst in model.label_lists().values() for lbl in lst.labels.values()]
-    texts += [f"{i.label} {i.definition}" for i in catalogue.indicators()]
-    texts += [f"{r.title} {r.message}" for r in rules().values()]
-    return {w for t in texts for w in re.findall(r"\w+", t)}
-
-
-def leaks(text: str, personal: dict[str, set[str]], allowed: set[str]) -> list[str]:
-    """Personal values found in a text (names as whole words, BG numbers and birth dates anywhere)."""
-    found = [n for n in personal["name"] if n not in allowed and re.search(rf"(?<!\w){re.escape(n)}(?!\w)", text)]
-    found += [b for b in personal["bg_number"] if b in text]
-    found += [d for d in personal["birth_date"] if d in text]
-    return sorted(found)
 
 
 # --- text of a download ---------------------------------------------------------------------------------------

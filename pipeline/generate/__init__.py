@@ -24,8 +24,10 @@ from pipeline import model
 from pipeline.config import Config, load_config
 from pipeline.generate.contacts import make_contacts, topic_strings
 from pipeline.generate.defects import ALL_KINDS, Injector
-from pipeline.generate.files import XLSX_MAX_ROWS, CsvOut, Dialect, de_date, de_date_short, iso_date, write_xlsx
-from pipeline.generate.world import Household, Plan, add_months, ags_codes, make_household, name_pools
+from pipeline.generate.files import XLSX_MAX_ROWS, CsvOut, Dialect, de_date, write_xlsx
+from pipeline.generate.households import Plan, make_household
+from pipeline.generate.rows import LazyCtx, export_labels, followup_rows, help_rows, household_row, person_rows
+from pipeline.generate.world import add_months, ags_codes, name_pools
 
 __all__ = ["GenerateResult", "generate", "default_cycles", "default_snapshot", "DIALECTS", "EXTRA_CONTACT_COLUMN"]
 
@@ -71,176 +73,24 @@ def default_snapshot(config: Config, cycles: list[str]) -> dt.date:
     return min(add_months(last_end, 6), dt.date.today())
 
 
-# ---- labels and cell noise ------------------------------------------------------------------------------
-
-
-def _labels() -> dict[str, dict[str, str]]:
-    lists = {name: dict(lst.labels) for name, lst in model.label_lists().items()}
-    lists["bool"] = {"yes": lists["yes_no_not_stated"]["yes"], "no": lists["yes_no_not_stated"]["no"]}
-    return lists
-
-
-def _noisy(label: str, rng: random.Random, p: float = 0.02) -> str:
-    """Sometimes odd case or extra white space: equal after trim/NFC/casefold/collapse (exports.md)."""
-    if not label or rng.random() >= p:
-        return label
-    variant = rng.choice((label.lower(), label.upper(), f" {label}", f"{label}  ", label.replace(" ", "  ", 1)))
-    assert model.normalise(variant) == model.normalise(label)
-    return variant
-
-
-def _bool(v: bool | None, labels, rng: random.Random) -> str:
-    if v is None:
-        return ""
-    return _noisy(labels["bool"]["yes" if v else "no"], rng, 0.05)
-
-
-# ---- row builders -----------------------------------------------------------------------------------------
-
-
-def _household_row(h: Household, as_of: dt.date, L, rng, date_cells: bool, ags_number: bool) -> list:
-    status, exit_ = h.status(as_of)
-
-    def d(x: dt.date | None):
-        if x is None:
-            return ""
-        return x if date_cells else de_date(x)
-
-    n = len(h.persons)
-    return [
-        h.hid,
-        h.bg_number,
-        h.cycle,
-        _noisy(L["jobcenter_site"][h.site], rng),
-        int(h.ags) if ags_number else h.ags,
-        _noisy(L["household_type"][h.htype], rng),
-        n if date_cells or ags_number else str(n),
-        d(h.referral),
-        d(h.entry),
-        d(exit_),
-        _noisy(L["household_status"][status], rng),
-        h.coach,
-    ]
-
-
-def _person_rows(h: Household, as_of: dt.date, L, rng) -> tuple[list[list], list[dict]]:
-    rows, ctx = [], []
-    for p in h.persons:
-        part = p.participant and p.esf_entry is not None and p.esf_entry <= as_of
-        left = part and p.esf_exit is not None and p.esf_exit <= as_of
-        fmt = iso_date if rng.random() < 0.1 else de_date  # some rows carry ISO dates
-
-        def d(x, fmt=fmt):
-            return fmt(x) if x else ""
-
-        def lab(lst, code):
-            return _noisy(L[lst][code], rng) if code else ""
-
-        row = [
-            p.pid,
-            h.hid,
-            p.first,
-            p.last,
-            lab("role", p.role),
-            _bool(part, L, rng),
-            d(p.esf_entry) if part else "",
-            d(p.esf_exit) if left else "",
-            lab("gender", p.gender),
-            de_date_short(p.birth) if p.birth else "",
-        ]
-        if part:
-            row += [
-                p.citizenship,
-                lab("yes_no_not_stated", p.foreign),
-                lab("yes_no_not_stated", p.refugee),
-                lab("yes_no_not_stated", p.disability),
-                lab("yes_no_not_stated", p.minority),
-                lab("yes_no_unknown", p.homeless),
-                lab("school_qualification", p.school),
-                lab("isced_foreign", p.isced),
-                lab("vocational_qualification", p.vocational),
-                lab("employment_status_entry", p.employment),
-                d(p.unemployed_since),
-                _bool(p.ltb, L, rng),
-                d(p.consent),
-            ]
-        else:
-            row += [""] * 13
-        if left:
-            row += [
-                lab("exit_reason", p.exit_reason),
-                lab("destination", p.destination),
-                d(p.destination_start),
-                _bool(p.qualification, L, rng),
-                lab("employability_increased", p.employability),
-            ]
-        else:
-            row += [""] * 5
-        rows.append(row)
-        ctx.append({"participant": part, "esf_entry": p.esf_entry, "household_id": h.hid, "birth": p.birth})
-    return rows, ctx
-
-
-def _help_rows(h: Household, as_of: dt.date, L, rng) -> tuple[list[list], list[dict]]:
-    rows, ctx = [], []
-    for x in h.helps:
-        st = x.state(as_of)
-        if st is None:
-            continue
-        status, initiated, sdate = st
-        fmt = de_date_short if rng.random() < 0.05 else de_date
-        if status == "planned" and rng.random() < 0.5:
-            sdate = None
-        rows.append(
-            [
-                x.help_id,
-                h.hid,
-                x.person_id,
-                _noisy(L["help_type"][x.help_type], rng),
-                _noisy(L["provider_category"][x.provider], rng),
-                fmt(initiated) if initiated else "",
-                _noisy(L["help_status"][status], rng),
-                fmt(sdate) if sdate else "",
-            ]
-        )
-        ctx.append({"entry": h.entry})
-    return rows, ctx
-
-
-def _followup_rows(h: Household, L, rng, date_cells: bool) -> list[list]:
-    rows = []
-    for f in h.followups:
-        survey = "" if f.survey is None else (f.survey if date_cells else de_date(f.survey))
-        rows.append(
-            [
-                f.person_id,
-                survey,
-                _bool(f.reached, L, rng),
-                _noisy(L["followup_employment_status"][f.status], rng) if f.status else "",
-                L["yes_no_unknown"][f.sgb2] if f.sgb2 else "",
-            ]
-        )
-    return rows
-
-
-class _LazyCtx:
-    """Per-row context of contacts/helps defects, computed only for the rows a defect touches."""
-
-    def __init__(self, fn: Callable[[int], dict], n: int):
-        self._fn, self._n = fn, n
-
-    def __getitem__(self, i: int) -> dict:
-        return self._fn(i)
-
-    def __len__(self) -> int:
-        return self._n
-
-
 # ---- the run -----------------------------------------------------------------------------------------------
 
 
 def _file_name(table: str, snap: dt.date, ext: str) -> str:
     return f"{model.tables()[table].file_prefix}_{snap:%Y%m%d}.{ext}"
+
+
+def _write_sheet_table(out_dir: Path, table: str, snap: dt.date, header: list[str], rows: list[list]) -> Path:
+    """A table the tool exports as XLSX (dates as date cells); as CSV with German dates above XLSX_MAX_ROWS."""
+    if len(rows) <= XLSX_MAX_ROWS:
+        path = out_dir / _file_name(table, snap, "xlsx")
+        write_xlsx(path, header, rows)
+    else:
+        path = out_dir / _file_name(table, snap, "csv")
+        o = CsvOut(path, header, DIALECTS[table])
+        o.write([[de_date(v) if isinstance(v, dt.date) else v for v in r] for r in rows])
+        o.close()
+    return path
 
 
 def generate(
@@ -272,7 +122,7 @@ def generate(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     gen_dir = out_dir / ".generator"
-    L = _labels()
+    L = export_labels()
     tables = model.tables()
     headers = {t: [c.header for c in tables[t].columns] for t in TABLE_ORDER}
 
@@ -313,14 +163,14 @@ def generate(
                 is_final = snap == final
                 present = [h for h in hhs if h.entry <= snap]
                 # households: final snapshot with real Excel dates, the earlier one as text with AGS as number
-                rows = [_household_row(h, snap, L, rng, date_cells=is_final, ags_number=not is_final) for h in present]
+                rows = [household_row(h, snap, L, rng, date_cells=is_final, ags_number=not is_final) for h in present]
                 if is_final:
                     ctx = [{"entry": h.entry, "snapshot": final} for h in present]
                     injector.inject("households", rows, ctx, 2 + len(hh_rows[snap]), chunk)
                 hh_rows[snap].extend(rows)
                 prow, pctx = [], []
                 for h in present:
-                    r, c = _person_rows(h, snap, L, rng)
+                    r, c = person_rows(h, snap, L, rng)
                     prow += r
                     pctx += c
                 out = csv_out[("persons", snap)]
@@ -329,7 +179,7 @@ def generate(
                 out.write(prow)
                 hrow, hctx = [], []
                 for k, h in enumerate(present):
-                    r, c = _help_rows(h, snap, L, rng)
+                    r, c = help_rows(h, snap, L, rng)
                     other = present[(k + 1) % len(present)]
                     foreign = other.persons[0].pid if other is not h else "P9999999991"
                     hrow += r
@@ -379,11 +229,11 @@ def generate(
                         "foreign_pid": foreign,
                     }
 
-                injector.inject("contacts", final_rows, _LazyCtx(cctx, len(final_rows)), 2 + out.rows, chunk)
+                injector.inject("contacts", final_rows, LazyCtx(cctx, len(final_rows)), 2 + out.rows, chunk)
             out.write(final_rows)
             frows = []
             for h in hhs:
-                frows += _followup_rows(h, L, rng, date_cells=True)
+                frows += followup_rows(h, L, rng, date_cells=True)
             if defects > 0:
                 injector.inject("followups", frows, [{}] * len(frows), 2 + len(fu_rows), chunk)
             fu_rows.extend(frows)
@@ -397,14 +247,7 @@ def generate(
     file_rows: dict[str, int] = {}
     for snap in reversed(snaps):
         rows = hh_rows[snap]
-        if len(rows) <= XLSX_MAX_ROWS:
-            path = out_dir / _file_name("households", snap, "xlsx")
-            write_xlsx(path, headers["households"], rows)
-        else:
-            path = out_dir / _file_name("households", snap, "csv")
-            o = CsvOut(path, headers["households"], DIALECTS["households"])
-            o.write([[de_date(v) if isinstance(v, dt.date) else v for v in r] for r in rows])
-            o.close()
+        path = _write_sheet_table(out_dir, "households", snap, headers["households"], rows)
         files.append(path)
         file_rows[path.name] = len(rows)
         for t in ("persons", "contacts", "helps"):
@@ -412,14 +255,7 @@ def generate(
             files.append(o.path)
             file_rows[o.path.name] = o.rows
         if snap == final:
-            if len(fu_rows) <= XLSX_MAX_ROWS:
-                path = out_dir / _file_name("followups", final, "xlsx")
-                write_xlsx(path, headers["followups"], fu_rows)
-            else:
-                path = out_dir / _file_name("followups", final, "csv")
-                o = CsvOut(path, headers["followups"], DIALECTS["followups"])
-                o.write([[de_date(v) if isinstance(v, dt.date) else v for v in r] for r in fu_rows])
-                o.close()
+            path = _write_sheet_table(out_dir, "followups", final, headers["followups"], fu_rows)
             files.append(path)
             file_rows[path.name] = len(fu_rows)
     final_files = {

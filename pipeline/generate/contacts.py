@@ -113,7 +113,7 @@ def make_contacts(
     nh = len(households)
     entry = np.array([h.entry.toordinal() for h in households], dtype=np.int64)
     exit_ = np.array([h.exit.toordinal() for h in households], dtype=np.int64)
-    not_started = np.array([h.final_status == "not_started" for h in households])
+    not_started = np.array([h.final_status == "not_started" for h in households], dtype=bool)
     present = entry <= snap
     end = np.minimum(exit_, snap)
     span = np.maximum(end - entry + 1, 1)

@@ -83,8 +83,13 @@ def write_xlsx(path: Path, header: list[str], rows: list[list], sheet: str = "Ex
 
 
 def _reproducible_zip(data: bytes, path: Path) -> None:
-    """Rewrite the package with fixed timestamps so the same input gives the same bytes."""
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+    path.write_bytes(reproducible(data))
+
+
+def reproducible(data: bytes) -> bytes:
+    """The package rewritten with fixed timestamps, so the same input gives the same bytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             content = src.read(info.filename)
             if info.filename == "docProps/core.xml":
@@ -97,3 +102,4 @@ def _reproducible_zip(data: bytes, path: Path) -> None:
             zi.compress_type = zipfile.ZIP_DEFLATED
             zi.external_attr = 0o600 << 16
             dst.writestr(zi, content)
+    return out.getvalue()

@@ -17,6 +17,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from pipeline.generate import files
 from pipeline.generate.files import de_date
 
 READABLE = (
@@ -84,7 +85,8 @@ def _csv(header: list[str], rows: list[list[str]], sep: str = ";", newline: str 
     return buf.getvalue()
 
 
-def _xlsx(sheets: dict[str, list[list[str]]]) -> bytes:
+def workbook_bytes(sheets: dict[str, list[list[object]]]) -> bytes:
+    """An XLSX file with these sheets (title -> rows), in order, as bytes."""
     import openpyxl
 
     wb = openpyxl.Workbook()
@@ -95,7 +97,7 @@ def _xlsx(sheets: dict[str, list[list[str]]]) -> bytes:
             ws.append(r)
     buf = io.BytesIO()
     wb.save(buf)
-    return buf.getvalue()
+    return files.reproducible(buf.getvalue())  # same seed, same bytes
 
 
 def _blank(n: int, sep: str = ";") -> str:
@@ -127,7 +129,7 @@ def _trailing_empty_headers(stem, h, rows):
 
 
 def _cover_sheet(stem, h, rows):
-    return f"{stem}.xlsx", _xlsx({"Deckblatt": COVER, "Export": [h, *rows]})
+    return f"{stem}.xlsx", workbook_bytes({"Deckblatt": COVER, "Export": [h, *rows]})
 
 
 def _excel_resave(stem, h, rows):
@@ -170,9 +172,9 @@ def _refused(form: str, stem: str, h: list[str], rows: list[list[str]], clean: P
     if form == "serial_dates":  # date columns formatted as numbers in Excel, then saved as CSV
         return f"{stem}.csv", _csv(h, [[_serial(c) for c in r] for r in rows]).encode("utf-8-sig")
     if form == "two_table_sheets":
-        return f"{stem}.xlsx", _xlsx({"Deckblatt": COVER, "Export": [h, *rows], "Kopie": [h, *rows]})
+        return f"{stem}.xlsx", workbook_bytes({"Deckblatt": COVER, "Export": [h, *rows], "Kopie": [h, *rows]})
     if form == "xlsx_under_csv_name":
-        return f"{stem}.csv", clean.read_bytes() if clean.suffix == ".xlsx" else _xlsx({"Export": [h, *rows]})
+        return f"{stem}.csv", clean.read_bytes() if clean.suffix == ".xlsx" else workbook_bytes({"Export": [h, *rows]})
     raise ValueError(f"unknown office form {form!r}")
 
 

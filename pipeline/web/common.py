@@ -83,14 +83,15 @@ def fmt_value(value, unit: str) -> str:
 
 def parse_day(text: str | None) -> dt.date | None:
     """A date from a form (JJJJ-MM-TT from a date input, or TT.MM.JJJJ); ValueError with a German text."""
+    from pipeline.config import ConfigError
+    from pipeline.runs import parse_date  # the one parser of a user's date (the command line's --as-of too)
+
     if not text or not text.strip():
         return None
-    for f in ("%Y-%m-%d", "%d.%m.%Y"):
-        try:
-            return dt.datetime.strptime(text.strip(), f).date()
-        except ValueError:
-            pass
-    raise ValueError(f"Kein gültiges Datum: {text[:20]!r} (TT.MM.JJJJ)")
+    try:
+        return parse_date(text)
+    except ConfigError:
+        raise ValueError(f"Kein gültiges Datum: {text[:20]!r} (TT.MM.JJJJ)") from None
 
 
 # --- cache of read-only computations -------------------------------------------------------------------
