@@ -128,8 +128,9 @@ def indicators(
     return result, path
 
 
-def reports(cfg: Config, result, audience: str, out_dir: Path | None = None, timings: dict | None = None) -> list[Path]:
-    """Excel and PDF reports of one audience for an indicator result."""
+def reports(cfg: Config, result, audience: str, out_dir: Path | None = None, timings: dict | None = None,
+            helper=None) -> list[Path]:
+    """Excel and PDF reports of one audience for an indicator result (``helper``: see ``render_reports``)."""
     from pipeline import db
     from pipeline.reports import render_reports
 
@@ -137,7 +138,8 @@ def reports(cfg: Config, result, audience: str, out_dir: Path | None = None, tim
     con = db.connect(cfg.database, read_only=True)
     try:
         db.create_current_views(con, result.data_state if result.data_state else None)
-        paths = render_reports(con, cfg, result, audience, period_dir(cfg, result.period, audience, out_dir))
+        paths = render_reports(con, cfg, result, audience, period_dir(cfg, result.period, audience, out_dir),
+                               helper=helper)
     finally:
         con.close()
     if timings is not None:
@@ -281,8 +283,10 @@ def report_set(
     audience: str = "foerdergeber",
     progress: Progress | None = None,
     out_dir: Path | None = None,
+    helper=None,
 ) -> RunResult:
-    """indicators.csv, the reports and a manifest for one audience, without ingesting (read-only)."""
+    """indicators.csv, the reports and a manifest for one audience, without ingesting (read-only); ``helper``: an
+    idle worker process that writes the workbooks and the Word draft meanwhile (the page's warm worker has one)."""
     import uuid
 
     from pipeline import manifest
@@ -296,7 +300,7 @@ def report_set(
     _say(progress, "indicators", "Kennzahlen werden berechnet")
     result, csv_path = indicators(cfg, period, as_of, out_dir, timings, audience=audience)
     _say(progress, "reports", "Berichte werden geschrieben")
-    paths = [csv_path, *reports(cfg, result, audience, out_dir, timings)]
+    paths = [csv_path, *reports(cfg, result, audience, out_dir, timings, helper=helper)]
     out = period_dir(cfg, result.period, audience, out_dir)
     timings["total"] = round(time.perf_counter() - t_run, 3)
     path = manifest.write(cfg, out, uuid.uuid4().hex[:12], indicator_result=result, outputs=paths, timings=timings)

@@ -3,7 +3,10 @@
 * ``python -m pipeline.tasks ingest|validate`` with the configuration as JSON on stdin and the job id in
   ``ESF_PIPELINE_JOB_ID``: a child process of the web server (the server passes its own :class:`Config`,
   so a demo fallback or path override reaches the child unchanged).
-* :func:`report_set` runs in a warm :mod:`pipeline.worker` process (imports paid once at server start).
+* :func:`report_set` runs in a warm :mod:`pipeline.worker` process (imports paid once at server start). Its
+  :func:`warm_up`, the worker's first task, renders a tiny document (fonts, template, chart and office libraries
+  loaded) and forks a helper that writes the workbooks and the Word draft of each set while the worker writes
+  the PDF (:func:`pipeline.reports.render_reports`), on the second core.
 
 The steps are :mod:`pipeline.runs`; the lock and the history are :mod:`pipeline.jobs`.
 """
@@ -45,7 +48,7 @@ def report_set(cfg: Config, job_id: str, period: str, as_of, audience: str, face
 
     runs.require_database(cfg)
     with jobs.job(cfg, "report", face, job_id) as handle:
-        res = runs.report_set(cfg, period, as_of, audience, handle.progress)
+        res = runs.report_set(cfg, period, as_of, audience, handle.progress, helper=_helper())
         r = res.indicator_result
         summary = {
             "period": r.period.id,
@@ -57,6 +60,20 @@ def report_set(cfg: Config, job_id: str, period: str, as_of, audience: str, face
         }
         handle.finish("ok", f"Berichte {r.period.id} ({audience}) geschrieben", summary)
     return summary
+
+
+def warm_up() -> None:
+    """First task of the page's warm worker: load what the first report build would load (fonts, the compiled
+    template, matplotlib's and the office libraries' start-up), then fork the helper (see :mod:`pipeline.tasks`)."""
+    from pipeline.reports import warm
+
+    warm.warm_up()
+
+
+def _helper():
+    from pipeline.reports import warm
+
+    return warm.helper()
 
 
 TASKS = {"ingest": ingest, "validate": validate}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import pandas as pd
 
@@ -160,6 +161,43 @@ def _status(cycle, st: dict, data_state: dt.date) -> str:
     return "final"
 
 
+# Results of the other cycles, kept by a long-lived report process (the page's warm worker: ``keep_results``) for
+# the next set of the same database state: the Fördergeber, intern and public sets of a cycle compare the same
+# cycles. Key: the database file's identity and modification (any write changes it), the configuration, the
+# cycle, the data state and the audience.
+_KEPT: dict | None = None
+KEEP_AT_MOST = 32
+
+
+def keep_results(on: bool = True) -> None:
+    global _KEPT
+    _KEPT = {} if on else None
+
+
+def _database_state(path) -> tuple:
+    out = []
+    for p in (Path(path), Path(f"{path}.wal")):
+        try:
+            st = p.stat()
+            out.append((str(p.resolve()), st.st_ino, st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append((str(p), None))
+    return tuple(out)
+
+
+def _cycle_result(con, config, cycle_id: str, data_state: dt.date | None, audience: str):
+    from pipeline import indicators
+
+    if _KEPT is None:
+        return indicators.compute(con, config, cycle_id, as_of=data_state, audience=audience)
+    key = (_database_state(config.database), config.model_dump_json(), cycle_id, data_state, audience)
+    if key not in _KEPT:
+        while len(_KEPT) >= KEEP_AT_MOST:
+            _KEPT.pop(next(iter(_KEPT)))
+        _KEPT[key] = indicators.compute(con, config, cycle_id, as_of=data_state, audience=audience)
+    return _KEPT[key]
+
+
 def compare_cycles(con, config, data_state: dt.date | None, current=None, audience: str = "foerdergeber"
                    ) -> CycleComparison:
     """Every configured cycle with households in the views in force, oldest first, with exact figures.
@@ -167,8 +205,6 @@ def compare_cycles(con, config, data_state: dt.date | None, current=None, audien
     ``con`` has the views of the snapshots in force (``db.create_current_views``); ``data_state`` is the report's.
     ``current``: an ``IndicatorResult`` of one cycle already computed at that data state (reused, not recomputed).
     """
-    from pipeline import indicators
-
     status = cycle_status(con, config, data_state)
     rows = []
     for cycle in sorted(config.cycles, key=lambda c: c.start):
@@ -178,7 +214,7 @@ def compare_cycles(con, config, data_state: dt.date | None, current=None, audien
         if current is not None and current.period.kind == "cycle" and current.period.id == cycle.id:
             result = current
         else:
-            result = indicators.compute(con, config, cycle.id, as_of=data_state, audience=audience)
+            result = _cycle_result(con, config, cycle.id, data_state, audience)
         lk = Lookup(result.table)
         row = CycleRow(cycle.id, cycle.funding_period, cycle.start, cycle.end, _status(cycle, st, data_state),
                        int(st["open_households"]),

@@ -21,6 +21,20 @@ def _memo(ctx: ReportContext, key: str, make):
     return ctx.cache[key]
 
 
+# figures another process of the same set may take over instead of computing them again (plain data, pickled)
+SEEDED = ("comparison_exact",)
+
+
+def seed(ctx: ReportContext, con) -> dict:
+    """The figures of :data:`SEEDED`, computed now, for :func:`plant` in another process."""
+    exact_comparison(ctx, con)
+    return {k: ctx.cache[k] for k in SEEDED if k in ctx.cache}
+
+
+def plant(ctx: ReportContext, seeded: dict) -> None:
+    ctx.cache.update({k: v for k, v in seeded.items() if k in SEEDED})
+
+
 def monthly(ctx: ReportContext, con):
     return _memo(ctx, "monthly", lambda: timeseries.monthly(con, ctx.config, ctx.period, ctx.result.data_state))
 

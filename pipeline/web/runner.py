@@ -25,6 +25,7 @@ class Runner:
         self._lock = threading.Lock()
         self._busy = False
         self._worker = None
+        self._worker_ready = threading.Event()  # set once the worker is warm (or failed to start)
         self._procs: list[subprocess.Popen] = []
 
     # --- life cycle ---------------------------------------------------------------------------------
@@ -32,14 +33,24 @@ class Runner:
     def start(self) -> None:
         if self.warm:
             threading.Thread(target=self._start_worker, name="esf-web-worker-start", daemon=True).start()
+        else:
+            self._worker_ready.set()
 
     def _start_worker(self) -> None:
         from pipeline import worker
 
+        self._worker_ready.clear()
         try:
-            self._worker = worker.start(1, preload=(*worker.PRELOAD, *PRELOAD))[0]
+            self._worker = w = worker.start(1, preload=(*worker.PRELOAD, *PRELOAD))[0]
+            try:  # its first build then costs what the later ones cost (pipeline.tasks.warm_up)
+                w.submit("pipeline.tasks", "warm_up")
+                w.result()
+            except Exception:  # noqa: BLE001 - a cold worker still builds reports
+                pass
         except OSError:
             self._worker = None  # reports then run in a thread of the server
+        finally:
+            self._worker_ready.set()
 
     def stop(self) -> None:
         if self._worker is not None:
@@ -110,12 +121,14 @@ class Runner:
             from pipeline import tasks, worker
 
             try:
+                self._worker_ready.wait(timeout=120)  # the worker is still warming up at server start
                 if self._worker is not None:
                     try:
                         self._worker.submit("pipeline.tasks", "report_set", self.cfg, job_id, period, as_of, audience)
                         self._worker.result()
                     except worker.WorkerDied:
                         self._worker = None
+                        self._worker_ready.clear()
                         threading.Thread(target=self._start_worker, daemon=True).start()
                 else:
                     tasks.report_set(self.cfg, job_id, period, as_of, audience)

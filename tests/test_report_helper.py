@@ -1,0 +1,129 @@
+"""The page's warm report worker: after its warm-up it has a helper process that writes the workbooks and the Word
+draft while it writes the PDF; the set is the same as one written in one process. The other cycles' comparison
+figures it keeps are taken again only for the same database state."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import docx
+import openpyxl
+import pytest
+
+from pipeline import db, jobs, runs, worker
+from pipeline.config import load_config
+from pipeline.generate import generate
+from pipeline.reports import comparison
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    base = tmp_path_factory.mktemp("helper")
+    (base / "config.toml").write_text((ROOT / "config.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    cfg = load_config(base / "config.toml")
+    generate(cfg.inbox, households=24, seed=3, cycles=["2024", "2025"], defects=0.0, config=cfg, snapshots=1)
+    runs.ingest(cfg)
+    return cfg
+
+
+def _pdf_text(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def _content(path: Path):
+    if path.suffix == ".pdf":
+        return _pdf_text(path)
+    if path.suffix == ".xlsx":
+        wb = openpyxl.load_workbook(path)
+        return [(ws.title, [[c.value for c in row] for row in ws.iter_rows()]) for ws in wb.worksheets]
+    if path.suffix == ".docx":
+        d = docx.Document(str(path))
+        return ([(p.style.name, p.text) for p in d.paragraphs],
+                [[[c.text for c in r.cells] for r in t.rows] for t in d.tables], len(d.inline_shapes))
+    return path.read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not worker.enabled(), reason="the helper needs a second core")
+def test_warm_worker_with_helper_writes_the_same_set_as_one_process(project, tmp_path):
+    cfg = project
+    one = runs.report_set(cfg, "2025", None, "foerdergeber", out_dir=tmp_path / "one")
+    w = worker.start(1, preload=(*worker.PRELOAD, "pipeline.tasks"))[0]
+    try:
+        w.submit("pipeline.tasks", "warm_up")
+        w.result()
+        ps = ["ps", "-o", "pid=", "--ppid", str(w._proc.pid)]
+        helpers = subprocess.run(ps, capture_output=True, text=True).stdout.split()
+        assert len(helpers) == 1  # the helper, forked by the worker
+        job = jobs.create(cfg, "report", "web")
+        w.submit("pipeline.tasks", "report_set", cfg, job, "2025", None, "foerdergeber")
+        summary = w.result()
+    finally:
+        w.close()
+    assert jobs.get(cfg, job).outcome == "ok"
+    warm = Path(summary["folder"])
+    assert summary["outputs"] == [p.name for p in one.outputs]
+    for p in one.outputs:
+        assert _content(warm / p.name) == _content(p), p.name
+    info = subprocess.run(["pdfinfo", str(warm / "project_report.pdf")], capture_output=True, text=True).stdout
+    assert "Tagged:          yes" in info
+    assert not subprocess.run(["ps", "-o", "pid=", "-p", helpers[0]], capture_output=True, text=True).stdout.strip()
+
+
+def test_set_with_a_dead_helper_is_written_in_one_process(project, tmp_path):
+    """A helper that died between two sets: the worker writes every file itself."""
+    helper = worker.start(1, preload=())[0]
+    helper.submit("os", "_exit", 3)
+    with pytest.raises(worker.WorkerDied):
+        helper.result()
+    res = runs.report_set(project, "2025", None, "intern", out_dir=tmp_path / "x", helper=helper)
+    names = [p.name for p in res.outputs]
+    assert names == ["indicators.csv", "esf_submission.xlsx", "project_report.xlsx", "project_report.pdf",
+                     "sachbericht.docx"]
+    assert all(p.is_file() for p in res.outputs)
+    helper.close()
+
+
+def test_kept_comparison_figures_are_taken_again_only_for_the_same_database_state(project, monkeypatch):
+    from pipeline import indicators
+
+    cfg = project
+    computed = []
+    real = indicators.compute
+
+    def counting(con, config, period, as_of=None, audience="foerdergeber"):
+        computed.append(str(period))
+        return real(con, config, period, as_of=as_of, audience=audience)
+
+    monkeypatch.setattr(indicators, "compute", counting)
+    comparison.keep_results()
+    try:
+        def compare():
+            con = db.connect(cfg.database, read_only=True)
+            try:
+                state = db.data_state(con, None)
+                db.create_current_views(con, state)
+                own = real(con, cfg, "2025", as_of=state)
+                return comparison.compare_cycles(con, cfg, state, current=own)
+            finally:
+                con.close()
+
+        first = compare()
+        assert computed == ["2024"]  # the other cycle; the report's own cycle is reused
+        second = compare()
+        assert computed == ["2024"]  # kept: same database state
+        assert second.to_frame().equals(first.to_frame())
+        os.utime(cfg.database)  # a write (an ingest, an erasure request) changes the file
+        compare()
+        assert computed == ["2024", "2024"]
+    finally:
+        comparison.keep_results(False)
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
