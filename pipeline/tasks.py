@@ -42,6 +42,9 @@ def validate(cfg: Config, job_id: str | None = None, face: str = "web") -> None:
                       {"outputs": [p.name for p in paths]})  # fmt: skip
 
 
+AUDIENCE_NAMES = {"intern": "intern", "foerdergeber": "Fördergeber", "oeffentlich": "öffentlich"}
+
+
 def report_set(cfg: Config, job_id: str, period: str, as_of, audience: str, face: str = "web") -> dict:
     """One audience's report set (as ``esf-pipeline report``), recorded as a job; returns its summary."""
     from pipeline import jobs, runs
@@ -58,7 +61,8 @@ def report_set(cfg: Config, job_id: str, period: str, as_of, audience: str, face
             "folder": str(res.period_dir),
             "outputs": [p.name for p in res.outputs],
         }
-        handle.finish("ok", f"Berichte {r.period.id} ({audience}) geschrieben", summary)
+        handle.finish("ok", f"Berichte geschrieben: {r.period.label}, {AUDIENCE_NAMES.get(audience, audience)}",
+                      summary)
     return summary
 
 

@@ -195,7 +195,7 @@ def test_two_files_at_once_and_the_exit_codes_for_cron(tmp_path):
     persons_file(src / "personen_20200131.csv", ("P1", "B1"), ("P2", "B2"))
     first = cli(cfg, "pull")
     assert first.returncode == 0, first.stderr
-    assert "abgeholt" in first.stdout and "2 Datei(en) geladen" in first.stdout
+    assert "abgeholt" in first.stdout and "2 Dateien geladen" in first.stdout
     assert ingested(cfg) == [("haushalte_20200131.csv", "loaded"), ("personen_20200131.csv", "loaded")]
     assert (cfg.outputs / "validation" / "validation_report.xlsx").is_file()  # the report, without a command
     nothing = cli(cfg, "pull", "--quiet")
@@ -204,7 +204,7 @@ def test_two_files_at_once_and_the_exit_codes_for_cron(tmp_path):
     households_file(src / "haushalte_20200229.csv", "B1", "B2", bad=("B3", "B4"))
     quarantined = cli(cfg, "pull", "--quiet")
     assert quarantined.returncode == 1
-    assert "2 Zeile(n) in Quarantäne" in quarantined.stderr and "R02 ×2" in quarantined.stderr
+    assert "2 Zeilen in Quarantäne" in quarantined.stderr and "R02 ×2" in quarantined.stderr
     assert re.search(r"R02\s*│\s*2\s*│", quarantined.stderr)
     from pipeline import jobs
 

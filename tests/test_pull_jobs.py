@@ -97,7 +97,7 @@ def test_after_job_gets_the_summary_as_json_without_personal_data_and_its_failur
     assert doc["id"] == job.id and (doc["kind"], doc["face"], doc["outcome"]) == ("pull", "cli", "warning")
     assert doc["kind_label"] == "Abholen und Einlesen" and doc["outcome_label"] == "mit Hinweisen"
     assert doc["started"] <= doc["ended"] and doc["message"] == job.message
-    assert "1 Zeile(n) in Quarantäne" in doc["message"]
+    assert "1 Zeile in Quarantäne" in doc["message"]
     assert doc["files"] == ["haushalte_20200131.csv", "personen_20200131.csv"]
     summary = doc["summary"]
     assert summary["problems_by_rule"] == {"R02": 1} and summary["rows_quarantined"] == 1
