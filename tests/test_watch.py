@@ -11,9 +11,10 @@ import subprocess
 import sys
 import time
 
+import duckdb
 from pull_fixtures import ENV, cli, households_file, ingested, project, rows
 
-from pipeline import jobs, schedule, watch
+from pipeline import db, jobs, schedule, watch
 
 
 def test_next_pull_every_counts_from_midnight_and_at_is_a_time_of_day(tmp_path):
@@ -127,6 +128,10 @@ def test_watch_stopped_with_sigterm_in_the_middle_of_a_job_finishes_it_and_exits
 
 def test_watch_polling_takes_a_new_file_as_it_appears_and_a_second_sigterm_aborts_the_job_which_rolls_back(tmp_path):
     cfg = project(tmp_path)
+    db.connect(cfg.database).close()
+    # A reader (as a page copying the database) holds DuckDB's file lock: the job then waits for it (up to
+    # 15 s) and is surely still running when the signals come, however fast the ingest is.
+    reader = duckdb.connect(str(cfg.database), read_only=True)
     proc = _watch(cfg, "--poll")  # watchdog's PollingObserver, as for a network drive
     try:
         assert "Überwachung läuft (Abfrage)" in proc.stdout.readline()
@@ -139,6 +144,7 @@ def test_watch_polling_takes_a_new_file_as_it_appears_and_a_second_sigterm_abort
         out, err = proc.communicate(timeout=300)
     finally:
         proc.kill()
+        reader.close()
     assert proc.returncode == 1 and "Abgebrochen" in err and "Traceback" not in err, out + err
     aborted = jobs.get(cfg, job.id)
     assert aborted.outcome == "failed" and aborted.message == "Abgebrochen."
