@@ -14,6 +14,7 @@ as if the work had run in the main process (``_friendly``: one clear message, no
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import multiprocessing
@@ -25,6 +26,8 @@ import sys
 import traceback
 from pathlib import Path
 from typing import Any
+
+from pipeline import gc_pause
 
 PARALLEL_ENV = "ESF_PIPELINE_PARALLEL"  # "0": no worker, everything in the main process
 # imported by the worker while the main process ingests (~1.2 s, most of it WeasyPrint and matplotlib)
@@ -82,6 +85,7 @@ def _run_tasks(conn) -> None:
         try:
             value = getattr(importlib.import_module(module), func)(*args, **kwargs)
             conn.send(("ok", value))
+            gc.collect()  # a report's garbage (its collector was paused), collected while idle
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the caller
             if isinstance(exc, KeyboardInterrupt):
                 return
@@ -109,6 +113,7 @@ def _serve(conns: list, preload: tuple[str, ...]) -> None:
                 importlib.import_module(name)
             except ImportError:
                 pass  # the task itself reports what is missing
+        gc_pause.freeze_imports()  # later collections skip the imported modules; forks share them untouched
         # no DuckDB connection and no other thread exist in this process yet: forking is safe here
         for conn in conns[1:]:
             pid = os.fork()

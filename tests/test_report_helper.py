@@ -4,6 +4,8 @@ figures it keeps are taken again only for the same database state."""
 
 from __future__ import annotations
 
+import gc
+import importlib
 import os
 import subprocess
 import sys
@@ -87,6 +89,67 @@ def test_set_with_a_dead_helper_is_written_in_one_process(project, tmp_path):
                      "sachbericht.docx"]
     assert all(p.is_file() for p in res.outputs)
     helper.close()
+
+
+class InProcessHelper:
+    """A helper that runs each task right here, and dies (WorkerDied, as a killed process would) at the task
+    named ``dies_at``: every hand-over point of the set without a second process."""
+
+    def __init__(self, dies_at: str | None = None):
+        self.dies_at, self.tasks, self.pending = dies_at, [], None
+
+    def submit(self, module, func, *args, **kwargs):
+        self.tasks.append(func)
+        self.pending = (func, lambda: getattr(importlib.import_module(module), func)(*args, **kwargs))
+
+    def result(self):
+        func, call = self.pending
+        self.pending = None
+        if func == self.dies_at:
+            raise worker.WorkerDied(f"helper killed during {func}")
+        return call()
+
+
+@pytest.mark.parametrize("dies_at", [None, "draw_charts", "render_office"])
+def test_set_is_the_same_whenever_the_helper_dies(project, tmp_path, dies_at):
+    """The helper draws two chart groups, then writes the office files; dead at either point, the worker draws
+    and writes the rest itself, and the set equals one written in one process."""
+    one = runs.report_set(project, "2025", None, "foerdergeber", out_dir=tmp_path / "one")
+    helper = InProcessHelper(dies_at)
+    res = runs.report_set(project, "2025", None, "foerdergeber", out_dir=tmp_path / "two", helper=helper)
+    assert helper.tasks == {None: ["draw_charts", "render_office"], "draw_charts": ["draw_charts"],
+                            "render_office": ["draw_charts", "render_office"]}[dies_at]
+    assert helper.pending is None  # every answer collected: the helper ends idle
+    assert [p.name for p in res.outputs] == [p.name for p in one.outputs]
+    for a, b in zip(one.outputs, res.outputs, strict=True):
+        assert _content(b) == _content(a), b.name
+    assert (tmp_path / "two" / "2025" / "project_report.pdf").read_bytes() == \
+        (tmp_path / "one" / "2025" / "project_report.pdf").read_bytes()
+
+
+def test_collector_is_paused_while_a_set_renders_and_resumes_after(project, tmp_path, monkeypatch):
+    from pipeline.reports import pdf
+
+    seen = []
+    real = pdf.html_to_pdf
+
+    def spy(html):
+        seen.append(gc.isenabled())
+        raise RuntimeError("layout failed")
+
+    monkeypatch.setattr(pdf, "html_to_pdf", spy)
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError, match="layout failed"):
+        runs.report_set(project, "2025", None, "intern", out_dir=tmp_path / "x")
+    assert seen == [False]
+    assert gc.isenabled()  # resumed, also after a failure
+    monkeypatch.setattr(pdf, "html_to_pdf", real)
+    gc.disable()
+    try:  # a caller that switched it off itself finds it off
+        runs.report_set(project, "2025", None, "intern", out_dir=tmp_path / "y")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_kept_comparison_figures_are_taken_again_only_for_the_same_database_state(project, monkeypatch):

@@ -30,9 +30,13 @@ class Chart:
     """One drawn figure with its alternative text; SVG and PNG are rendered on first use and kept."""
 
     name: str
-    figure: Figure
+    figure: Figure | None  # None: drawn in another process, only its SVG came over (:meth:`drawn_elsewhere`)
     alt: str
     _cache: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def drawn_elsewhere(cls, name: str, alt: str, svg: str) -> Chart:
+        return cls(name, None, alt, {"svg": svg})
 
     def svg(self) -> str:
         if "svg" not in self._cache:

@@ -58,11 +58,26 @@ def _img(chart) -> Markup:
 
 
 def report_context(ctx: ReportContext, con) -> dict:
+    """Everything the template shows."""
+    return add_charts(ctx, con, report_data(ctx, con))
+
+
+def add_charts(ctx: ReportContext, con, data: dict) -> dict:
+    """The charts into :func:`report_data`'s dict (drawn here, unless a helper process drew them already)."""
+    drawn = shared.report_charts(ctx, con)
+    for s in data["esf_sets"]:
+        key = shared.esf_chart_key(ctx, s["table"])
+        s["chart"] = _img(drawn[key]) if key in drawn else None
+    data["charts"] = {k: _img(c) for k, c in drawn.items()}
+    return data
+
+
+def report_data(ctx: ReportContext, con) -> dict:
+    """What the template shows except the charts."""
     lk, rules, public = ctx.lk, ctx.rules, ctx.public
     tables = esf_tables(lk, ctx.funding_periods, rules)  # two for a range across the change-over
     esf = tables[-1]
     esf_ids = [r.id for t in tables for r in t.rows]
-    drawn = shared.report_charts(ctx, con)
     data: dict = {
         "ctx": ctx,
         "public": public,
@@ -73,13 +88,12 @@ def report_context(ctx: ReportContext, con) -> dict:
         "esf": esf,
         "esf_genders": [(g, GENDER_LABELS[g]) for g in esf.gender_columns],
         "esf_sets": [{"label": FUNDING_PERIOD_LABELS.get(t.funding_period, t.funding_period), "table": t,
-                      "genders": [(g, GENDER_LABELS[g]) for g in t.gender_columns],
-                      "chart": _img(drawn[shared.esf_chart_key(ctx, t)]) if shared.esf_chart_key(ctx, t) in drawn
-                      else None} for t in tables],
+                      "genders": [(g, GENDER_LABELS[g]) for g in t.gender_columns], "chart": None}
+                     for t in tables],
         "units": UNIT_LABELS,
         "dims": DIMENSION_LABELS,
         "settings": settings_notes(ctx.config),
-        "charts": {k: _img(c) for k, c in drawn.items()},
+        "charts": {},
         "targets": shared.target_rows(ctx),
         "range_targets": ctx.period.kind != "cycle",
         "comparison": shared.cycle_comparison(ctx, con),
@@ -147,5 +161,7 @@ def html_to_pdf(html: str) -> bytes:
     return doc.write_pdf(pdf_variant="pdf/a-3a", stylesheets=[css], font_config=fonts)
 
 
-def write_pdf(ctx: ReportContext, con, out_dir: Path) -> Path:
-    return atomic_write_bytes(html_to_pdf(render_html(ctx, con)), out_dir / FILE_NAME)
+def write_pdf(ctx: ReportContext, con, out_dir: Path, data: dict | None = None) -> Path:
+    """``data``: :func:`report_context`'s dict when the caller has it already."""
+    html = _env().get_template("project_report.html.j2").render(**(data or report_context(ctx, con)))
+    return atomic_write_bytes(html_to_pdf(html), out_dir / FILE_NAME)

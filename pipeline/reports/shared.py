@@ -116,39 +116,77 @@ def _listing(labels, values, unit: str = "count") -> str:
     return join([f"{lab} {fmt_number(v, unit)}" for lab, v in zip(labels, values, strict=True)])
 
 
-def report_charts(ctx: ReportContext, con) -> dict[str, charts.Chart]:
-    """The charts of this set, each with its German alternative text. Public: the cycle comparison only."""
-    return _memo(ctx, "charts", lambda: _draw(ctx, con))
+# the charts of a set in groups, in the order the writers list them; one group's data comes from one place
+CHART_GROUPS = ("households", "help_groups", "destinations", "esf", "cycles")
+# what a helper process draws while the PDF's process gathers its figures and draws the rest: these two need
+# no query of their own (the indicator table and the seeded cycle comparison)
+HELPER_GROUPS = ("esf", "cycles")
 
 
-def _draw(ctx: ReportContext, con) -> dict[str, charts.Chart]:
-    out: dict[str, charts.Chart] = {}
-    cmp_chart = _comparison_chart(cycle_comparison(ctx, con))
-    if ctx.public:
-        if cmp_chart:
-            out["cycles"] = cmp_chart
-        return out
+def report_charts(ctx: ReportContext, con, groups: tuple[str, ...] = CHART_GROUPS) -> dict[str, charts.Chart]:
+    """The charts of ``groups`` (drawn on first use), each with its German alternative text. Public: the cycle
+    comparison only."""
+    drawn = ctx.cache.setdefault("charts", {})
+    for g in groups:
+        if g not in drawn:
+            drawn[g] = {} if ctx.public and g != "cycles" else _DRAW[g](ctx, con)
+    return {k: c for g in CHART_GROUPS if g in groups for k, c in drawn[g].items()}
+
+
+def chart_svgs(ctx: ReportContext, con, groups: tuple[str, ...]) -> dict[str, dict[str, tuple[str, str, str]]]:
+    """The charts of ``groups`` as (name, alternative text, SVG) per key, for :func:`plant_charts` elsewhere."""
+    report_charts(ctx, con, groups)
+    return {g: {k: (c.name, c.alt, c.svg()) for k, c in ctx.cache["charts"][g].items()} for g in groups}
+
+
+def plant_charts(ctx: ReportContext, svgs: dict[str, dict[str, tuple[str, str, str]]]) -> None:
+    drawn = ctx.cache.setdefault("charts", {})
+    for g, by_key in svgs.items():
+        drawn[g] = {k: charts.Chart.drawn_elsewhere(*v) for k, v in by_key.items()}
+
+
+def unplant_charts(ctx: ReportContext) -> None:
+    """Forget the charts that came over as SVG only: a writer that needs their figure (Word) draws them again."""
+    drawn = ctx.cache.get("charts", {})
+    for g in [g for g, by_key in drawn.items() if any(c.figure is None for c in by_key.values())]:
+        del drawn[g]
+
+
+def _households(ctx: ReportContext, con) -> dict[str, charts.Chart]:
     m = monthly(ctx, con)
-    if len(m):
-        months = list(m["month"])
-        out["households"] = charts.Chart("households", charts.households_figure(
-            months, list(m["active"]), list(m["entries"]), list(m["exits"])),
-            f"Diagramm: aktive Bedarfsgemeinschaften je Monat (Linie) mit Eintritten und Austritten (Balken) von "
-            f"{months[0]} bis {months[-1]}; höchstens {fmt_number(max(m['active']))} aktive Bedarfsgemeinschaften "
-            "in einem Monat. Die Werte stehen in der monatlichen Zeitreihe.")
+    if not len(m):
+        return {}
+    months = list(m["month"])
+    return {"households": charts.Chart("households", charts.households_figure(
+        months, list(m["active"]), list(m["entries"]), list(m["exits"])),
+        f"Diagramm: aktive Bedarfsgemeinschaften je Monat (Linie) mit Eintritten und Austritten (Balken) von "
+        f"{months[0]} bis {months[-1]}; höchstens {fmt_number(max(m['active']))} aktive Bedarfsgemeinschaften "
+        "in einem Monat. Die Werte stehen in der monatlichen Zeitreihe.")}
+
+
+def _help_groups(ctx: ReportContext, con) -> dict[str, charts.Chart]:
     bds = breakdowns(ctx.lk, ctx.rules, ids=["K06"], dims=("help_group",))
-    if bds:
-        labels, values = [r[0] for r in bds[0].rows], [r[3] for r in bds[0].rows]
-        out["help_groups"] = charts.Chart("helps", charts.bars_figure(labels, values, "Eingeleitete Hilfen"),
-                                          "Balkendiagramm: eingeleitete Hilfen nach Hilfebereich: "
-                                          + _listing(labels, values) + ".")
+    if not bds:
+        return {}
+    labels, values = [r[0] for r in bds[0].rows], [r[3] for r in bds[0].rows]
+    return {"help_groups": charts.Chart("helps", charts.bars_figure(labels, values, "Eingeleitete Hilfen"),
+                                        "Balkendiagramm: eingeleitete Hilfen nach Hilfebereich: "
+                                        + _listing(labels, values) + ".")}
+
+
+def _destinations(ctx: ReportContext, con) -> dict[str, charts.Chart]:
     shown = [(d, n) for d, n in destinations(ctx, con) if n]
-    if shown:
-        out["destinations"] = charts.Chart(
-            "destinations", charts.bars_figure([d for d, _ in shown], [n for _, n in shown],
-                                               "Teilnehmende (Verbleib bei Austritt)"),
-            "Balkendiagramm: Verbleib der ausgetretenen Teilnehmenden bei Austritt: "
-            + _listing([d for d, _ in shown], [n for _, n in shown]) + ".")
+    if not shown:
+        return {}
+    return {"destinations": charts.Chart(
+        "destinations", charts.bars_figure([d for d, _ in shown], [n for _, n in shown],
+                                           "Teilnehmende (Verbleib bei Austritt)"),
+        "Balkendiagramm: Verbleib der ausgetretenen Teilnehmenden bei Austritt: "
+        + _listing([d for d, _ in shown], [n for _, n in shown]) + ".")}
+
+
+def _esf(ctx: ReportContext, con) -> dict[str, charts.Chart]:
+    out = {}
     for esf in esf_tables(ctx.lk, ctx.funding_periods, ctx.rules):  # two for a range across the change-over
         rows = [r for r in esf.rows if r.unit == "count" and r.id != "K02"]
         if rows:
@@ -159,9 +197,16 @@ def _draw(ctx: ReportContext, con) -> dict[str, charts.Chart]:
                 + join([GENDER_LABELS[g] for g in esf.gender_columns]) + "), "
                 + FUNDING_PERIOD_LABELS.get(esf.funding_period, esf.funding_period)
                 + "; die Werte stehen in der Tabelle der ESF-Indikatoren.")
-    if cmp_chart:
-        out["cycles"] = cmp_chart
     return out
+
+
+def _cycles(ctx: ReportContext, con) -> dict[str, charts.Chart]:
+    chart = _comparison_chart(cycle_comparison(ctx, con))
+    return {"cycles": chart} if chart else {}
+
+
+_DRAW = {"households": _households, "help_groups": _help_groups, "destinations": _destinations, "esf": _esf,
+         "cycles": _cycles}
 
 
 def esf_chart_key(ctx: ReportContext, esf) -> str:

@@ -23,10 +23,12 @@ _HELPER: dict = {}  # "worker": the helper's Worker, "pid": its process id
 
 
 def warm_up() -> None:
+    from pipeline import gc_pause
     from pipeline.reports import comparison
 
     render_tiny()
     comparison.keep_results()
+    gc_pause.freeze_imports()
     start_helper()
 
 
