@@ -6,7 +6,8 @@
 -- only in K02). Each set counts only the participants whose cycle belongs to its funding period (a range
 -- across the change-over reports both); pipeline/indicators.py keeps the sets of the period's funding periods.
 -- Reads participants_entering_in_period (populations.sql) and indicator_catalogue (ids, family,
--- reports_non_binary, esf_funding_period), written by pipeline/indicators.py.
+-- reports_non_binary, esf_funding_period), written by pipeline/indicators.py; counts with the table macros
+-- esf_flag_counts and esf_count_rows (populations.sql).
 
 -- One column per indicator: does the participant count in it?
 CREATE OR REPLACE TEMP VIEW esf_output_membership_flags AS
@@ -47,7 +48,7 @@ WHERE is_complete;
 
 -- Sensitive answers declined (`keine Angabe`; homeless: `unbekannt`): reported beside the indicator.
 CREATE OR REPLACE TEMP VIEW esf_output_not_stated_flags AS
-SELECT person_id, project_cycle, funding_period,
+SELECT person_id, project_cycle, funding_period, gender_category,
        disability = 'not_stated' AS EECO12,
        foreign_background = 'not_stated' AS EECO14,
        minority = 'not_stated' AS EECO15,
@@ -57,45 +58,14 @@ SELECT person_id, project_cycle, funding_period,
 FROM participants_entering_in_period
 WHERE is_complete;
 
--- Count first (one row per funding period × gender category, one column per indicator), then unpivot those few
--- rows: unpivoting every participant first made ~30 rows per participant for the join and the count.
-CREATE OR REPLACE TEMP VIEW esf_output_counts AS
-WITH per_group AS (
-    SELECT funding_period, gender_category,
-           count_if(COLUMNS(* EXCLUDE (person_id, project_cycle, funding_period, gender_category))) AS "\0"
-    FROM esf_output_membership_flags
-    GROUP BY funding_period, gender_category
-)
-SELECT u.indicator_id, u.gender_category, sum(u.participants) AS participants
-FROM (UNPIVOT per_group
-      ON COLUMNS(* EXCLUDE (funding_period, gender_category))
-      INTO NAME indicator_id VALUE participants) AS u
-JOIN indicator_catalogue AS c ON c.indicator_id = u.indicator_id AND c.esf_funding_period = u.funding_period
-GROUP BY u.indicator_id, u.gender_category;
-
+-- Declined answers per indicator over all gender categories.
 CREATE OR REPLACE TEMP VIEW esf_output_not_stated_counts AS
-WITH per_period AS (
-    SELECT funding_period, count_if(COLUMNS(* EXCLUDE (person_id, project_cycle, funding_period))) AS "\0"
-    FROM esf_output_not_stated_flags
-    GROUP BY funding_period
-)
-SELECT u.indicator_id, sum(u.participants) AS participants
-FROM (UNPIVOT per_period
-      ON COLUMNS(* EXCLUDE (funding_period))
-      INTO NAME indicator_id VALUE participants) AS u
-JOIN indicator_catalogue AS c ON c.indicator_id = u.indicator_id AND c.esf_funding_period = u.funding_period
-GROUP BY u.indicator_id;
+SELECT indicator_id, sum(participants) AS participants
+FROM esf_flag_counts('esf_output_not_stated_flags')
+GROUP BY indicator_id;
 
 CREATE OR REPLACE TEMP VIEW out_esf_outputs AS
-SELECT c.indicator_id, g.dimension, g.category,
-       coalesce(sum(k.participants), 0)::BIGINT AS numerator, NULL::BIGINT AS denominator,
-       coalesce(sum(k.participants), 0)::DOUBLE AS value, g.cat_order::INTEGER AS cat_order
-FROM indicator_catalogue AS c
-CROSS JOIN esf_gender_categories AS g
-LEFT JOIN esf_output_counts AS k
-       ON k.indicator_id = c.indicator_id AND (g.dimension = 'total' OR k.gender_category = g.category)
-WHERE c.family = 'esf_output' AND (g.category <> 'non_binary' OR c.reports_non_binary)
-GROUP BY c.indicator_id, g.dimension, g.category, g.cat_order
+SELECT * FROM esf_count_rows('esf_output_membership_flags', 'esf_output')
 UNION ALL
 SELECT c.indicator_id, 'keine_angabe', 'total',
        coalesce(k.participants, 0)::BIGINT, NULL::BIGINT, coalesce(k.participants, 0)::DOUBLE, 0

@@ -4,7 +4,8 @@
 -- Purpose: the common result indicators over COMPLETE participants leaving in P, by destination upon leaving
 -- (populations.sql: destination within 28 days after the ESF exit, otherwise `unbekannt`), and the 6-month
 -- follow-up share EECR05/CR06. Each set counts only the participants whose cycle belongs to its funding period.
--- Reads participants_leaving_in_period, followups, period_params and indicator_catalogue.
+-- Reads participants_leaving_in_period, followups, period_params and indicator_catalogue; counts with the table
+-- macro esf_count_rows (populations.sql).
 
 -- One column per count indicator: does the leaver count in it?
 CREATE OR REPLACE TEMP VIEW esf_result_membership_flags AS
@@ -26,21 +27,6 @@ SELECT person_id, project_cycle, funding_period, gender_category,
        employed_after AS EECR04,
        job_seeking_after AS CR01, in_education_after AS CR02, qualification_after AS CR03, employed_after AS CR04
 FROM flags;
-
--- Counted per funding period × gender category first, then the few rows unpivoted (as esf_output_counts).
-CREATE OR REPLACE TEMP VIEW esf_result_counts AS
-WITH per_group AS (
-    SELECT funding_period, gender_category,
-           count_if(COLUMNS(* EXCLUDE (person_id, project_cycle, funding_period, gender_category))) AS "\0"
-    FROM esf_result_membership_flags
-    GROUP BY funding_period, gender_category
-)
-SELECT u.indicator_id, u.gender_category, sum(u.participants) AS participants
-FROM (UNPIVOT per_group
-      ON COLUMNS(* EXCLUDE (funding_period, gender_category))
-      INTO NAME indicator_id VALUE participants) AS u
-JOIN indicator_catalogue AS c ON c.indicator_id = u.indicator_id AND c.esf_funding_period = u.funding_period
-GROUP BY u.indicator_id, u.gender_category;
 
 -- EECR05/CR06 denominator: complete leavers whose exit + 6 calendar months is ≤ the data state (cycle report)
 -- or inside P (range report); numerator: of those, reached at exit + 6 months ± 28 days and employed.
@@ -68,15 +54,7 @@ LEFT JOIN followups AS f
 GROUP BY d.person_id, d.project_cycle, d.funding_period, d.gender_category;
 
 CREATE OR REPLACE TEMP VIEW out_esf_results AS
-SELECT c.indicator_id, g.dimension, g.category,
-       coalesce(sum(k.participants), 0)::BIGINT AS numerator, NULL::BIGINT AS denominator,
-       coalesce(sum(k.participants), 0)::DOUBLE AS value, g.cat_order::INTEGER AS cat_order
-FROM indicator_catalogue AS c
-CROSS JOIN esf_gender_categories AS g
-LEFT JOIN esf_result_counts AS k
-       ON k.indicator_id = c.indicator_id AND (g.dimension = 'total' OR k.gender_category = g.category)
-WHERE c.family = 'esf_result' AND c.unit = 'count' AND (g.category <> 'non_binary' OR c.reports_non_binary)
-GROUP BY c.indicator_id, g.dimension, g.category, g.cat_order
+SELECT * FROM esf_count_rows('esf_result_membership_flags', 'esf_result')
 UNION ALL
 SELECT c.indicator_id, g.dimension, g.category,
        count(*) FILTER (WHERE f.employed_at_six_months)::BIGINT,

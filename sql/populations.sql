@@ -187,3 +187,33 @@ FROM months;
 CREATE OR REPLACE TEMP TABLE esf_gender_categories AS
 SELECT * FROM (VALUES ('total', 'total', 0), ('gender', 'women', 1), ('gender', 'men', 2),
                       ('gender', 'non_binary', 3)) AS g(dimension, category, cat_order);
+
+-- The count rows of an ESF family (esf_outputs.sql, esf_results.sql): every `count` indicator of the family ×
+-- gender category, from a flags view (person_id, project_cycle, funding_period, gender_category, then one
+-- BOOLEAN column per indicator id). Each participant counts only in the set of its cycle's funding period.
+-- Counted per funding period × gender category first, then those few rows unpivoted: unpivoting every
+-- participant first made ~30 rows per participant for the join and the count.
+CREATE OR REPLACE TEMP MACRO esf_flag_counts(flags_view) AS TABLE
+WITH per_group AS (
+    SELECT funding_period, gender_category,
+           count_if(COLUMNS(* EXCLUDE (person_id, project_cycle, funding_period, gender_category))) AS "\0"
+    FROM query_table(flags_view::VARCHAR)
+    GROUP BY funding_period, gender_category
+)
+SELECT u.indicator_id, u.gender_category, sum(u.participants) AS participants
+FROM (UNPIVOT per_group
+      ON COLUMNS(* EXCLUDE (funding_period, gender_category))
+      INTO NAME indicator_id VALUE participants) AS u
+JOIN indicator_catalogue AS c ON c.indicator_id = u.indicator_id AND c.esf_funding_period = u.funding_period
+GROUP BY u.indicator_id, u.gender_category;
+
+CREATE OR REPLACE TEMP MACRO esf_count_rows(flags_view, indicator_family) AS TABLE
+SELECT c.indicator_id, g.dimension, g.category,
+       coalesce(sum(k.participants), 0)::BIGINT AS numerator, NULL::BIGINT AS denominator,
+       coalesce(sum(k.participants), 0)::DOUBLE AS value, g.cat_order::INTEGER AS cat_order
+FROM indicator_catalogue AS c
+CROSS JOIN esf_gender_categories AS g
+LEFT JOIN esf_flag_counts(flags_view) AS k
+       ON k.indicator_id = c.indicator_id AND (g.dimension = 'total' OR k.gender_category = g.category)
+WHERE c.family = indicator_family AND c.unit = 'count' AND (g.category <> 'non_binary' OR c.reports_non_binary)
+GROUP BY c.indicator_id, g.dimension, g.category, g.cat_order;
