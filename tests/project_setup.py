@@ -1,4 +1,4 @@
-"""Set-up shared by the ingest tests: a project folder with the repository's config.toml, and a read-only query."""
+"""Set-up shared by the tests: a project folder with the repository's config.toml, and a read-only query."""
 
 from __future__ import annotations
 

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from project_setup import project_config
 
 from pipeline import runs
-from pipeline.config import load_config
 from pipeline.generate import generate, office
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,8 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     base = tmp_path_factory.mktemp("office")
-    (base / "config.toml").write_text((ROOT / "config.toml").read_text(encoding="utf-8"), encoding="utf-8")
-    cfg = load_config(base / "config.toml")
+    cfg = project_config(base)
     gen = generate(base / "clean", households=8, seed=11, cycles=["2025"], config=cfg, snapshots=1)
     forms = office.write_forms(base / "clean", base / "forms")
     return base, cfg, gen, forms

@@ -14,20 +14,16 @@ from pathlib import Path
 import docx
 import openpyxl
 import pytest
+from project_setup import project_config
 
 from pipeline import db, jobs, runs, worker
-from pipeline.config import load_config
 from pipeline.generate import generate
 from pipeline.reports import comparison
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    base = tmp_path_factory.mktemp("helper")
-    (base / "config.toml").write_text((ROOT / "config.toml").read_text(encoding="utf-8"), encoding="utf-8")
-    cfg = load_config(base / "config.toml")
+    cfg = project_config(tmp_path_factory.mktemp("helper"))
     generate(cfg.inbox, households=24, seed=3, cycles=["2024", "2025"], defects=0.0, config=cfg, snapshots=1)
     runs.ingest(cfg)
     return cfg
