@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
-LINEAGE_COLUMNS = ("file_sha256", "source_row", "snapshot_date")
-
 DUCKDB_TYPES = {
     "text": "VARCHAR",
     "int": "INTEGER",

@@ -18,7 +18,6 @@ from pipeline import api, api_copy, model
 from pipeline.config import Config
 from pipeline.validation.rules import rules
 
-SEVERITY_ORDER = {"file_error": 0, "row_error": 1, "warning": 2}
 SEVERITY_DE = {"file_error": "Dateifehler", "row_error": "Zeilenfehler", "warning": "Warnung"}
 # record id of a row per table (the key the coaches find the record by in their tool)
 RECORD_KEY = {

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from pipeline.reports.disclosure import Rules, Suppressed, suppress_groups
+from pipeline.reports.disclosure import Rules, suppress_groups
 
 GENDER_LABELS = {"women": "Frauen", "men": "Männer", "non_binary": "divers", "not_stated": "keine Angabe"}
 DIMENSION_LABELS = {
@@ -301,7 +301,3 @@ def breakdowns(lk: Lookup, rules: Rules, ids: list[str] | None = None,
                 rows.append((category_label(dim, c), r.numerator, r.denominator, r.value))
             out.append(Breakdown(ind, inf.label, dim, inf.unit, rows))
     return out
-
-
-def is_hidden(v) -> bool:
-    return isinstance(v, Suppressed)

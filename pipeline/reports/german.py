@@ -114,11 +114,8 @@ def join(items: list[str]) -> str:
 
 # nouns the drafted texts count
 HOUSEHOLD = Noun("Bedarfsgemeinschaft", "Bedarfsgemeinschaften")
-FAMILY = Noun("Familie", "Familien")
 PERSON = Noun("Person", "Personen")
-PARTICIPANT = Noun("teilnehmende Person", "Teilnehmende")
 CHILD = Noun("Kind", "Kinder", feminine=False)
 HELP = Noun("Hilfe", "Hilfen")
 WOMAN = Noun("Frau", "Frauen")
 MAN = Noun("Mann", "Männer", feminine=False)
-LEAVER = Noun("Person", "Personen")

@@ -25,15 +25,12 @@ FMT_SHARE = "0.0 %"
 FMT_SHARE_PUBLIC = "0 %"
 FMT_DECIMAL = "0.0"
 FMT_DATE = "DD.MM.YYYY"
-FMT_TEXT = "@"
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
 TITLE_FONT = Font(bold=True, size=13)
 NOTE_FONT = Font(italic=True, size=9)
 THIN = Side(style="thin", color="BFBFBF")
-
-FORMULA_PREFIXES = ("=", "+", "-", "@")
 
 
 def set_text(cell: Cell, text: str) -> None:

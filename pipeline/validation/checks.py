@@ -14,7 +14,6 @@ from pipeline import model
 from pipeline.validation.rules import sql_literal
 
 DATE_REGEX = r"^\s*(\d{1,2}\.\d{1,2}\.(\d{2}|\d{4})|\d{4}-\d{1,2}-\d{1,2}([ T]00:00(:00)?)?)\s*$"
-INT_REGEX = r"^\s*[+-]?\d+\s*$"
 ALPHA3_REGEX = r"^[A-Za-z]{3}$"
 
 # Condition flags (exports.toml [conditions]) as SQL over core values; NULL counts as false.
