@@ -291,7 +291,8 @@ def markdown(r: dict, note: str) -> str:
         "",
         "| Weg | Median | Einzelwerte |",
         "|---|---:|---|",
-        f"| in der Seite: POST des Formulars bis Status „fertig“ (warmer Worker) | {med['page']:.2f} s | "
+        f"| in der Seite: POST des Formulars bis Status „fertig“ (warmer Worker; Status abgefragt wie die Seite: "
+        f"`?warten=1`) | {med['page']:.2f} s | "
         f"{vals('page')} |",
         f"| … davon der Auftrag selbst (Beginn bis Ende im Auftragsprotokoll) | {med['page_job']:.2f} s | "
         f"{vals('page_job')} |",
