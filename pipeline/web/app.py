@@ -51,7 +51,7 @@ log = logging.getLogger("esf_pipeline.web")
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["HTMX"] = HTMX
-templates.env.globals.update(file_status=wording.FILE_STATUS, vanished_note=wording.vanished_note)
+templates.env.globals.update(count=wording.count, file_status=wording.FILE_STATUS, vanished_note=wording.vanished_note)
 
 
 def _split_host(value: str) -> tuple[str, str]:
