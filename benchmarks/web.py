@@ -137,17 +137,17 @@ class Page:
             raise RuntimeError(f"no job started by POST {path}: {_text(r.text)[:500]}")
         return job
 
-    def wait_done(self, job: str, poll: float = 0.05, timeout: float = 600) -> None:
-        """Poll the job's status fragment (the page does so every second) until it answers 286 (done)."""
+    def wait_done(self, job: str, timeout: float = 600) -> None:
+        """Ask for the job's status as the page does (``?warten=1``: held until the job ends or a second has
+        passed, then asked again at once) until it answers 286 (done)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            r = self.http.get(f"/auftraege/{job}/status")
+            r = self.http.get(f"/auftraege/{job}/status", params={"warten": "1"})
             if r.status_code == 286:
                 if 'data-outcome="failed"' in r.text:
                     raise RuntimeError(f"job {job} failed: {_text(r.text)[:500]}")
                 return
             r.raise_for_status()
-            time.sleep(poll)
         raise TimeoutError(f"job {job} did not finish within {timeout:.0f} s")
 
     def report_in_page(self, cycle: str) -> tuple[float, float]:
@@ -291,7 +291,8 @@ def markdown(r: dict, note: str) -> str:
         "",
         "| Weg | Median | Einzelwerte |",
         "|---|---:|---|",
-        f"| in der Seite: POST des Formulars bis Status „fertig“ (warmer Worker) | {med['page']:.2f} s | "
+        f"| in der Seite: POST des Formulars bis Status „fertig“ (warmer Worker; Status abgefragt wie die Seite: "
+        f"`?warten=1`) | {med['page']:.2f} s | "
         f"{vals('page')} |",
         f"| … davon der Auftrag selbst (Beginn bis Ende im Auftragsprotokoll) | {med['page_job']:.2f} s | "
         f"{vals('page_job')} |",

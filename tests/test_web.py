@@ -180,7 +180,7 @@ def test_upload_ingests_with_per_file_result(cfg):
     job_id = re.search(r"/auftraege/([^/]+)/status", r.text).group(1)
     deadline = time.monotonic() + 240
     while (r := c.get(f"/auftraege/{job_id}/status")).status_code == 200:
-        assert 'id="job-status"' in r.text and "every 1s" in r.text
+        assert 'id="job-status"' in r.text and 'hx-get="/auftraege/' in r.text and "?warten=1" in r.text
         assert time.monotonic() < deadline
         time.sleep(0.5)
     assert r.status_code == 286 and 'data-outcome="warning"' in r.text  # P004's birth date again
@@ -194,6 +194,31 @@ def test_upload_ingests_with_per_file_result(cfg):
     no_secrets(r.text)
     assert "haushalte_20200229.csv" in c.get("/").text
     assert "upload" in [e.action for e in audit.entries(cfg)]
+
+
+def test_status_waits_for_the_job_to_end_and_answers_at_once_when_it_does(cfg):
+    """What the page asks (``?warten=1``): a running job's status is held up to a second, and answered as soon
+    as the job ends, so the page shows the end at once; without it the answer comes right away."""
+    import threading
+
+    from pipeline import jobs
+
+    c = client(cfg)
+    job = jobs.create(cfg, "report", "web")
+    t = time.monotonic()
+    r = c.get(f"/auftraege/{job}/status?warten=1")
+    held = time.monotonic() - t
+    assert r.status_code == 200 and 0.9 <= held < 5 and 'hx-trigger="load"' in r.text  # still queued: asks again
+    t = time.monotonic()
+    assert c.get(f"/auftraege/{job}/status").status_code == 200 and time.monotonic() - t < 0.9
+    timer = threading.Timer(0.3, jobs._finish_row, (cfg, job, "ok", "fertig"))
+    timer.start()
+    t = time.monotonic()
+    r = c.get(f"/auftraege/{job}/status?warten=1")
+    ended = time.monotonic() - t
+    timer.join()
+    assert r.status_code == 286 and 'data-outcome="ok"' in r.text and "hx-get" not in r.text.split(">")[0]
+    assert 0.25 <= ended < 0.9  # answered when the job ended, not after the whole second
 
 
 def test_downloads_by_id_only(cfg):

@@ -23,9 +23,11 @@ def render_reports(con, config, result, audience: str, out_dir: Path,
     Each file is written to a temp file in ``out_dir`` and then moved into place, so a failed run never
     leaves a half-written report in place of a good one.
 
-    ``helper``: an idle :class:`pipeline.worker.Worker` on another core. It then draws the charts (their SVGs
-    come back for the PDF, it keeps the figures for Word's pictures) and writes the workbooks and the Word draft
-    (:func:`render_office`) while this process lays out the PDF, the longest part of the set.
+    ``helper``: an idle :class:`pipeline.worker.Worker` on another core. It then draws some of the charts (their
+    SVGs come back for the PDF) and writes the workbooks and the Word draft (:func:`render_office`) while this
+    process lays out the PDF, the longest part of the set.
+
+    Python's cyclic garbage collector is paused meanwhile (:mod:`pipeline.gc_pause`).
     """
     if audience not in AUDIENCES:
         raise ValueError(f"Unbekannte Zielgruppe / unknown audience {audience!r} (use {', '.join(AUDIENCES)})")

@@ -1,5 +1,5 @@
 """A warm report process (the web page's worker): what its first build would otherwise pay, paid at start, and a
-helper process on the second core for the workbooks and the Word draft of each set.
+helper process on the second core for some of the charts, the workbooks and the Word draft of each set.
 
 * :func:`warm_up` does all of it and keeps the other cycles' figures of a comparison for the next set
   (:func:`pipeline.reports.comparison.keep_results`).

