@@ -20,30 +20,55 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from web_server import Server, write_config  # noqa: E402
-from web_site import allowed_words, launch, leaks, personal_values  # noqa: E402
+from web_site import (  # noqa: E402
+    BROWSER_LOCALE,
+    allowed_words,
+    german_locale_pak,
+    launch,
+    leaks,
+    personal_values,
+)
 
 OUT = ROOT / "docs" / "screenshots"
-VIEWPORT = {"width": 1100, "height": 760}
+VIEWPORT = {"width": 1280, "height": 800}  # the problems table's nine columns fit without scrolling
+REGIONS = {  # page -> (first element or None for the page's top, last element): whole lines and rows only
+    "lieferung": ("#h-einlesen", "#job-status"),
+    "berichte": (None, "#report-sets-section"),
+    "uebersicht": (None, "#key-figures"),
+    "pruefung": ("#problem-filters", "#problems-table tbody tr:nth-child(8)"),
+    "kennzahlen": ("#indicators-meta", "#indicators-table tr#ind-K21"),
+    "datenschutz": (None, "#audit-log tbody tr:nth-child(3)"),
+}
 TIMEOUT_MS = 300_000
 
 
-def save(page, name: str, out: Path, personal: dict, allowed: set, full: bool = False) -> Path:
+def save(page, name: str, out: Path, personal: dict, allowed: set, top: str | None = None,
+         bottom: str | None = None, margin: int = 16, full: bool = False) -> Path:
+    """Photograph the page from ``top`` (an element; the page's top if None) to ``bottom`` (an element; the
+    window's height if None), so that no picture ends in the middle of a line or a table row."""
     found = leaks(page.content() + page.locator("body").inner_text(), personal, allowed)
     if found:
         raise SystemExit(f"{name}: personal data on the page ({len(found)} values): not photographed")
     from PIL import Image
 
     path = out / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full)
+    if full:
+        page.screenshot(path=str(path), full_page=True)
+    else:
+        y0 = max(_edge(page, top, "top") - margin, 0) if top else 0
+        below = 1 if bottom and " tr" in bottom else margin  # a table row: not a sliver of the next one
+        y1 = _edge(page, bottom, "bottom") + below if bottom else y0 + VIEWPORT["height"]
+        page.screenshot(path=str(path), full_page=True,
+                        clip={"x": 0, "y": y0, "width": VIEWPORT["width"], "height": y1 - y0})
     img = Image.open(path).convert("RGB").quantize(colors=128)
     img.save(path, optimize=True)
     return path
 
 
-def to_top(page, selector: str, margin: int = 16) -> None:
-    """Scroll so that ``selector`` starts ``margin`` pixels below the top of the window."""
-    page.evaluate("([s, m]) => window.scrollTo(0, document.querySelector(s).getBoundingClientRect().top"
-                  " + window.scrollY - m)", [selector, margin])
+def _edge(page, selector: str, side: str) -> float:
+    """The top or bottom of ``selector`` in page coordinates."""
+    return page.evaluate("([s, side]) => { const r = document.querySelector(s).getBoundingClientRect();"
+                         " return r[side] + window.scrollY; }", [selector, side])
 
 
 def wait_done(page) -> None:
@@ -52,10 +77,21 @@ def wait_done(page) -> None:
     page.locator("#busy-note").wait_for(state="hidden", timeout=TIMEOUT_MS)
 
 
+def _size(path: Path) -> str:
+    from PIL import Image
+
+    with Image.open(path) as img:
+        return f"{img.width}×{img.height}"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--full", action="store_true", help="whole pages (to choose the regions)")
     args = ap.parse_args(argv)
+    if not german_locale_pak().exists():
+        raise SystemExit(f"{german_locale_pak()} is missing: the date fields would show mm/dd/yyyy "
+                         "(apt-get install chromium-l10n)")
     from playwright.sync_api import sync_playwright
 
     from pipeline import generate
@@ -75,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         server = Server(config, base / "serve.log")
         with sync_playwright() as pw:
             browser = launch(pw)
-            ctx = browser.new_context(viewport=VIEWPORT, locale="de-DE", accept_downloads=True)
+            ctx = browser.new_context(viewport=VIEWPORT, locale=BROWSER_LOCALE, accept_downloads=True)
             ctx.set_default_timeout(60_000)
             page = ctx.new_page()
             page.goto(server.link)
@@ -84,8 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             page.get_by_label("Exportdateien auswählen").set_input_files([str(p) for p in gen.files])
             page.get_by_role("button", name="Hochladen und einlesen").click()
             wait_done(page)
-            to_top(page, "#h-einlesen")
-            save(page, "lieferung", out, personal, allowed)
+            save(page, "lieferung", out, personal, allowed, *REGIONS["lieferung"], full=args.full)
             # Berichte: the Fördergeber set of the newest cycle
             page.goto(server.base + "/berichte")
             page.get_by_label("Projektzyklus").select_option(cycle)
@@ -93,24 +128,21 @@ def main(argv: list[str] | None = None) -> int:
             page.get_by_role("button", name="Berichte erstellen").click()
             wait_done(page)
             page.goto(server.base + "/berichte")
-            to_top(page, "#h-saetze", 130)
-            save(page, "berichte", out, personal, allowed)
-            for name, path, top in (("uebersicht", "/", None),
-                                    ("pruefung", "/pruefung?schwere=row_error", ("#problem-filters", 16)),
-                                    ("kennzahlen", f"/kennzahlen?zyklus={cycle}", ("#indicators-table", 70)),
-                                    ("datenschutz", "/datenschutz", None)):
+            save(page, "berichte", out, personal, allowed, *REGIONS["berichte"], full=args.full)
+            for name, path in (("uebersicht", "/"), ("pruefung", "/pruefung?schwere=row_error"),
+                               ("kennzahlen", f"/kennzahlen?zyklus={cycle}"), ("datenschutz", "/datenschutz")):
                 page.goto(server.base + path)
                 page.wait_for_load_state("networkidle")
-                if top:
-                    to_top(page, *top)
-                save(page, name, out, personal, allowed)
+                if name == "kennzahlen":  # one definition opened, as a reader would
+                    page.locator("#ind-K05 summary").click()
+                save(page, name, out, personal, allowed, *REGIONS[name], full=args.full)
             browser.close()
     finally:
         if server:
             server.stop()
         shutil.rmtree(base, ignore_errors=True)
     for p in sorted(out.glob("*.png")):
-        print(f"{p.relative_to(ROOT)}: {p.stat().st_size // 1024} kB")
+        print(f"{p}: {p.stat().st_size // 1024} kB, {_size(p)}")
     return 0
 
 

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pipeline import wording
 from pipeline.config import Config, ConfigError, load_config
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -149,10 +150,10 @@ def _print_ingest(result) -> None:
     for col in ("Datei", "Stand", "Status", "gelesen", "geladen", "Quarantäne", "Hinweis"):
         table.add_column(col)
     for f in result.files:
-        status = {"loaded": "[green]geladen[/green]", "skipped": "bereits da", "failed": "[red]Fehler[/red]"}[f.status]
+        status = _file_status(f.status)
         note = f.message
         if f.vanished:
-            note = (note + " " if note else "") + f"{f.vanished} Datensätze fehlen ggü. Vorgänger"
+            note = (note + " " if note else "") + wording.vanished_note(f.vanished)
         table.add_row(
             f.file_name,
             f"{f.snapshot_date:%d.%m.%Y}" if f.snapshot_date else "–",
@@ -163,6 +164,13 @@ def _print_ingest(result) -> None:
             note,
         )
     stdout.print(table)
+
+
+def _file_status(status: str) -> str:
+    """The page's word for a file's status, coloured for the terminal."""
+    colour = {"loaded": "green", "failed": "red"}.get(status)
+    word = wording.FILE_STATUS.get(status, status)
+    return f"[{colour}]{word}[/{colour}]" if colour else word
 
 
 def _print_notices(notices: list[str]) -> None:
@@ -259,7 +267,8 @@ def validate_cmd(
     out_dir = out.resolve() if out else cfg.outputs / "validation"
     with _job(cfg, "validate") as handle:
         paths = runs.validation_outputs(cfg, out_dir)
-        handle.finish("ok", f"{len(paths)} Datei(en) geschrieben", {"outputs": [str(p) for p in paths]})
+        written = wording.count(len(paths), "Datei", "Dateien")
+        handle.finish("ok", f"Prüfbericht und Data Docs geschrieben ({written})", {"outputs": [str(p) for p in paths]})
     for p in paths:
         stdout.print(f"geschrieben: {p}")
 

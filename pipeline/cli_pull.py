@@ -23,6 +23,7 @@ from pipeline.cli import (
     InboxOpt,
     QuietOpt,
     _config,
+    _file_status,
     _friendly,
     _print_ingest,
     _progress,
@@ -135,7 +136,7 @@ def _print_files(files: list[dict]) -> None:
     for col in ("Datei", "Status", "gelesen", "geladen", "Quarantäne", "Hinweis"):
         table.add_column(col)
     for f in shown:
-        status = "[green]geladen[/green]" if f["status"] == "loaded" else "[red]Fehler[/red]"
+        status = _file_status(f["status"])
         row = (f["file"], status, str(f["rows_read"]), str(f["rows_loaded"]), str(f["rows_quarantined"]))
         table.add_row(*row, esc(f["message"] or ""))
     stdout.print(table)

@@ -16,6 +16,7 @@ import duckdb
 from pipeline import db, load, model
 from pipeline.config import Config
 from pipeline.validation.rules import render, rules
+from pipeline.wording import count
 
 
 def _reasons(con: duckdb.DuckDBPyConnection, key: str) -> str:
@@ -26,7 +27,7 @@ def _reasons(con: duckdb.DuckDBPyConnection, key: str) -> str:
         [key],
     ).fetchall()
     catalogue = rules()
-    return ", ".join(f"{catalogue[r].title} ({n} Zeilen)" for r, n in rows) or "–"
+    return ", ".join(f"{catalogue[r].title} ({count(n, 'Zeile', 'Zeilen')})" for r, n in rows) or "–"
 
 
 def refuse_if_mostly_bad(con: duckdb.DuckDBPyConnection, config: Config, outcome, run_id: str) -> bool:

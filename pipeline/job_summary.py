@@ -4,10 +4,7 @@ never values)."""
 from __future__ import annotations
 
 from pipeline.config import Config
-
-
-def _n(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
+from pipeline.wording import count
 
 
 def ingest_summary(cfg: Config, ing) -> tuple[str, str, dict]:
@@ -40,11 +37,11 @@ def ingest_summary(cfg: Config, ing) -> tuple[str, str, dict]:
     quarantined = sum(f.rows_quarantined for f in ing.files if f.status == "loaded")
     loaded = [f for f in ing.files if f.status == "loaded"]
     failed = ing.failed
-    parts = [f"{_n(len(loaded), 'Datei', 'Dateien')} geladen"]
+    parts = [f"{count(len(loaded), 'Datei', 'Dateien')} geladen"]
     if failed:
-        parts.append(f"{_n(len(failed), 'Datei', 'Dateien')} abgewiesen")
+        parts.append(f"{count(len(failed), 'Datei', 'Dateien')} abgewiesen")
     if quarantined:
-        parts.append(f"{_n(quarantined, 'Zeile', 'Zeilen')} in Quarantäne")
+        parts.append(f"{count(quarantined, 'Zeile', 'Zeilen')} in Quarantäne")
     if by_rule:
         parts.append("Regeln: " + ", ".join(f"{r} ×{n}" for r, n in by_rule.items()))
     if not ing.files or all(f.status == "skipped" for f in ing.files):

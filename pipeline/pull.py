@@ -35,6 +35,7 @@ from pipeline import read
 from pipeline.config import Config
 from pipeline.pull_index import Known, State, inbox_pending, known_content, signature
 from pipeline.read import FileProblem
+from pipeline.wording import count
 
 __all__ = ["PullReport", "Seen", "State", "inbox_pending", "scan", "settle", "take"]
 
@@ -85,15 +86,15 @@ class PullReport:
         """A German one-liner; empty when there was nothing to say."""
         parts = []
         if self.taken:
-            parts.append(f"{len(self.taken)} Datei(en) abgeholt")
+            parts.append(f"{count(len(self.taken), 'Datei', 'Dateien')} abgeholt")
         if self.duplicates:
-            parts.append(f"{len(self.duplicates)} Duplikat(e) nicht erneut abgeholt")
+            parts.append(f"{count(len(self.duplicates), 'Duplikat', 'Duplikate')} nicht erneut abgeholt")
         if self.waiting:
-            parts.append(f"{len(self.waiting)} Datei(en) noch nicht fertig")
+            parts.append(f"{count(len(self.waiting), 'Datei', 'Dateien')} noch nicht fertig")
         if self.failed:
-            parts.append(f"{len(self.failed)} Datei(en) nicht lesbar")
+            parts.append(f"{count(len(self.failed), 'Datei', 'Dateien')} nicht lesbar")
         if self.unreachable:
-            parts.append(f"{len(self.unreachable)} Quelle(n) nicht erreichbar")
+            parts.append(f"{count(len(self.unreachable), 'Quelle', 'Quellen')} nicht erreichbar")
         return "Abholen: " + "; ".join(parts) + "." if parts else ""
 
 

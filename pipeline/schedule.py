@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pipeline import jobs, pull, runs
 from pipeline.config import Config
 from pipeline.lock import Busy
+from pipeline.wording import count
 
 
 @dataclass
@@ -44,7 +45,8 @@ def pull_job(
     report = pull.PullReport()
     found = pull.scan(cfg, report, state)
     if found and progress is not None and cfg.ingest.settle_seconds:
-        progress("settle", f"{len(found)} neue Datei(en): warte {cfg.ingest.settle_seconds:g} s, ob sie fertig sind")
+        new = count(len(found), "neue Datei", "neue Dateien")
+        progress("settle", f"{new}: warte {cfg.ingest.settle_seconds:g} s, ob sie fertig sind")
     complete, changing = pull.settle(found, cfg.ingest.settle_seconds, max_wait, stop)
     for f in changing:
         report.waiting.append(pull.waiting_entry(f, "wird noch geschrieben"))

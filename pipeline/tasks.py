@@ -17,6 +17,7 @@ import os
 import sys
 
 from pipeline.config import Config
+from pipeline.wording import count
 
 
 def ingest(cfg: Config, job_id: str | None = None, face: str = "web") -> None:
@@ -38,7 +39,8 @@ def validate(cfg: Config, job_id: str | None = None, face: str = "web") -> None:
     with jobs.job(cfg, "validate", face, job_id) as handle:
         handle.progress("validation", "Prüfbericht und Data Docs werden geschrieben")
         paths = runs.validation_outputs(cfg, cfg.outputs / "validation")
-        handle.finish("ok", f"Prüfbericht und Data Docs geschrieben ({len(paths)} Dateien)",
+        written = count(len(paths), "Datei", "Dateien")
+        handle.finish("ok", f"Prüfbericht und Data Docs geschrieben ({written})",
                       {"outputs": [p.name for p in paths]})  # fmt: skip
 
 

@@ -67,3 +67,31 @@ def test_broken_newer_file_keeps_last_good_snapshot_and_says_so(base):
     assert proc.returncode == 0, proc.stderr
     assert "Haushalte: Stand 30.06.2026 bleibt gültig, weil haushalte_20260731.csv abgewiesen wurde" in proc.stderr
     assert (cfg.outputs / "2025" / "project_report.pdf").is_file()
+
+
+def test_the_command_line_speaks_the_pages_words(base):
+    """Status words and counts as on the page (pipeline.wording): geladen, bereits eingelesen, nicht geladen;
+    „1 Datei“, „2 Dateien“, never „Datei(en)“."""
+    from pipeline import jobs
+
+    cfg = load_config(base / "config.toml")
+    generate(cfg.inbox, households=12, seed=3, cycles=["2025"], config=cfg, snapshots=1)
+    first = cli("ingest", "--config", str(base / "config.toml"))
+    assert first.returncode == 0, first.stderr
+    assert "geladen" in first.stdout and "bereits" not in first.stdout
+    (cfg.inbox / "haushalte_20260731.csv").write_bytes(b"\x00\x01garbage")
+    second = cli("ingest", "--config", str(base / "config.toml"))
+    assert "bereits eingelesen" in second.stdout and "nicht geladen" in second.stdout, second.stdout
+    assert "bereits da" not in second.stdout and "Fehler" not in second.stdout
+    assert jobs.history(cfg)[0].message.startswith("0 Dateien geladen; 1 Datei abgewiesen")
+    assert cli("validate", "--quiet", "--config", str(base / "config.toml")).returncode == 0
+    assert jobs.history(cfg)[0].message == "Prüfbericht und Data Docs geschrieben (2 Dateien)"
+    assert not any("(en)" in j.message or "(n)" in j.message for j in jobs.history(cfg))
+
+
+def test_counts_and_vanished_records_in_german():
+    from pipeline.wording import count, vanished_note
+
+    assert [count(n, "Datei", "Dateien") for n in (0, 1, 2)] == ["0 Dateien", "1 Datei", "2 Dateien"]
+    assert vanished_note(1) == "1 Datensatz fehlt gegenüber dem vorigen Stand"
+    assert vanished_note(13) == "13 Datensätze fehlen gegenüber dem vorigen Stand"

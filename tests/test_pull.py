@@ -247,7 +247,7 @@ def test_a_missing_or_unreadable_source_is_reported_and_its_return_is_picked_up(
         first = as_nobody(run, base)
         assert first.returncode == 1, first.stderr
         assert "Ordner nicht gefunden" in first.stdout and "nicht lesbar" in first.stdout
-        assert "1 Quelle(n) nicht erreichbar" in first.stderr and "1 Datei(en) nicht lesbar" in first.stderr
+        assert "1 Quelle nicht erreichbar" in first.stderr and "1 Datei nicht lesbar" in first.stderr
         assert unreadable.exists() and oct(unreadable.stat().st_mode & 0o777) == "0o0"  # left as it was
         assert ingested(cfg) == [("haushalte_20200131.csv", "loaded")]
         # now the first source is there but cannot be listed; the second one's file is readable again

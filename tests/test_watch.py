@@ -71,7 +71,7 @@ def test_the_scheduler_of_the_web_page_pulls_new_files_on_the_schedule_and_when_
         # a delivery arrives: pulled without anybody running a command (file event)
         households_file(src / "haushalte_20200131.csv", "B1")
         pulled = _wait(lambda: _finished_with(cfg, "haushalte_20200131.csv"), what="the delivery pulled")
-        assert pulled.outcome == "ok" and "1 Datei(en) abgeholt" in pulled.message
+        assert pulled.outcome == "ok" and "1 Datei abgeholt" in pulled.message
         assert pulled.face == "web" and pulled.summary["files_loaded"] == 1
         _wait(lambda: not sched.busy.is_set(), 60, "idle")
         assert results[-1].id == pulled.id

@@ -33,8 +33,14 @@ LAUNCH_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--no-first-run",
+    "--lang=de-DE",
 ]
-
+# German like the project lead's browser: date inputs show TT.MM.JJJJ order, not mm/dd/yyyy. The Playwright
+# context's locale sets navigator.language and Intl, not the browser's own locale, which the form controls
+# use. The headless shell takes that from the environment (LANGUAGE/LANG; ``--lang`` alone is ignored), and
+# only for a locale whose pak is in ``locales/`` next to the binary (Debian: chromium-l10n), else en-US.
+BROWSER_LOCALE = "de-DE"
+BROWSER_ENV = {"LANGUAGE": "de_DE:de", "LANG": "de_DE.UTF-8", "LC_ALL": "de_DE.UTF-8"}
 
 
 def require_browser() -> None:
@@ -59,7 +65,13 @@ def _importable(name: str) -> bool:
 
 
 def launch(playwright):
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS,
+                                      env={**os.environ, **BROWSER_ENV})
+
+
+def german_locale_pak() -> Path:
+    """The locale pak the browser needs to be German (see BROWSER_ENV)."""
+    return CHROMIUM.parent / "locales" / "de.pak"
 
 
 def axe_serious(page) -> list[dict]:

@@ -25,6 +25,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from pipeline import wording
 from pipeline.config import Config
 from pipeline.web.auth import OneTimeToken
 
@@ -50,6 +51,7 @@ log = logging.getLogger("esf_pipeline.web")
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["HTMX"] = HTMX
+templates.env.globals.update(count=wording.count, file_status=wording.FILE_STATUS, vanished_note=wording.vanished_note)
 
 
 def _split_host(value: str) -> tuple[str, str]:

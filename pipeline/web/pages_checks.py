@@ -50,7 +50,10 @@ def column_label(p: summary.Problem) -> str:
     for col in table.columns if table else ():
         if col.name == p.column:
             return col.header
-    return p.column
+    return DERIVED_COLUMNS.get(p.column, p.column)
+
+
+DERIVED_COLUMNS = {"age_at_esf_entry": "Alter bei ESF-Eintritt (berechnet)"}  # checked, not in any export
 
 
 def validation_folder(cfg: Config) -> Path | None:
