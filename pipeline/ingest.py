@@ -1,16 +1,15 @@
-"""Ingest: pull new export files from the inbox, archive them, read, map, validate and load them.
+"""Ingest: take the new export files of the inbox, archive them, read, map, validate and load them.
 
 The whole ingest is one DuckDB transaction: killed half-way, the database is as before, and the
 inbox files (never moved) are still there to retry. A delivery is (table, snapshot date, content hash): the
 same file twice is loaded once, the same bytes under another table's name or date are another delivery.
+Listing, hashing, archiving and decoding a file before the load: :mod:`pipeline.inbox`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
-import shutil
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -22,6 +21,7 @@ import duckdb
 
 from pipeline import db, deliveries, load, pseudonym, read
 from pipeline.config import Config
+from pipeline.inbox import Prepared, archive_copy, inbox_files, newest_snapshots, prepare
 from pipeline.read import FileProblem
 from pipeline.validation.rules import rules as rule_catalogue
 
@@ -76,34 +76,6 @@ INGEST_COLUMNS = (
 LOOKAHEAD = 3
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 22):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def archive_copy(path: Path, sha: str, archive: Path) -> Path:
-    """Unchanged copy named by content hash; archive folder 0700, files 0600."""
-    archive.mkdir(parents=True, exist_ok=True)
-    os.chmod(archive, 0o700)
-    target = archive / f"{sha}{path.suffix.lower()}"
-    if not target.exists():
-        tmp = target.with_suffix(target.suffix + ".part")
-        shutil.copyfile(path, tmp)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, target)
-    return target
-
-
-def inbox_files(inbox: Path) -> list[Path]:
-    if not inbox.is_dir():
-        return []
-    # hidden folders (e.g. the generator's .generator/) are not exports; everything else is looked at
-    return sorted(p for p in inbox.iterdir() if not (p.name.startswith(".") and p.is_dir() and not p.is_symlink()))
-
-
 def _record_problem(
     con,
     run_id: str,
@@ -153,18 +125,18 @@ def ingest(
         con.execute("BEGIN TRANSACTION")
         known = set(con.execute("SELECT content_sha256, table_name, snapshot_date FROM ingest_files").fetchall())
         files = inbox_files(inbox)
-        newest = _newest_snapshots(files)
+        newest = newest_snapshots(files)
         with (
             tempfile.TemporaryDirectory(prefix="esf-ingest-") as tmp,
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="esf-prepare") as pool,
         ):
             # The next file is hashed, archived and decoded while DuckDB loads this one (issue 7: hashing,
             # copying, UTF-8 checks and XLSX conversion ran serially with both cores of the load waiting).
-            ahead = [pool.submit(_prepare, f, config, Path(tmp), known) for f in files[:LOOKAHEAD]]
+            ahead = [pool.submit(prepare, f, config, Path(tmp), known) for f in files[:LOOKAHEAD]]
             for i, path in enumerate(files):
                 prep = ahead.pop(0).result()
                 ahead += [
-                    pool.submit(_prepare, f, config, Path(tmp), known)
+                    pool.submit(prepare, f, config, Path(tmp), known)
                     for f in files[i + LOOKAHEAD : i + LOOKAHEAD + 1]
                 ]
                 if progress:
@@ -193,57 +165,8 @@ def _refresh_counts(con, outcomes: list[FileOutcome]) -> None:
             ).fetchone()
 
 
-@dataclass
-class _Prepared:
-    """What can be done with one inbox file before the database sees it (runs in the prepare thread)."""
-
-    path: Path
-    export: read.ExportFile | None = None
-    problem: FileProblem | None = None  # not recognised as an export
-    sha: str | None = None
-    archived: Path | None = None
-    decoded: read.DecodedFile | None = None
-    decode_problem: FileProblem | None = None
-    parses: bool | None = None  # load.parses_cleanly of the decoded file
-
-
-def _prepare(path: Path, config: Config, workdir: Path, known: set[tuple]) -> _Prepared:
-    prep = _Prepared(path)
-    if path.is_symlink() or not path.is_file():
-        return prep
-    try:
-        prep.export = read.recognise(path)
-    except FileProblem as p:
-        prep.problem = p
-        return prep
-    prep.sha = file_sha256(path)
-    if (prep.sha, prep.export.table.name, prep.export.snapshot_date) in known:
-        return prep  # this delivery was read before: nothing more to do (the inbox keeps old exports)
-    prep.archived = archive_copy(path, prep.sha, config.archive)
-    try:
-        prep.decoded = read.decode(prep.export, workdir, config.mapping.get(prep.export.table.name))
-    except FileProblem as p:
-        prep.decode_problem = p
-        return prep
-    # the parser pre-check runs in its own in-memory DuckDB, so it can run here, beside the load
-    prep.parses = load.parses_cleanly(prep.decoded, len(prep.decoded.headers))
-    return prep
-
-
-def _newest_snapshots(files: list[Path]) -> dict[str, dt.date]:
-    """Per table, the newest snapshot date among the inbox's file names."""
-    newest: dict[str, dt.date] = {}
-    for f in files:
-        try:
-            export = read.recognise(f)
-        except FileProblem:
-            continue
-        newest[export.table.name] = max(export.snapshot_date, newest.get(export.table.name, export.snapshot_date))
-    return newest
-
-
 def _ingest_one(
-    con, config: Config, prep: _Prepared, workdir: Path, run_id: str, validate, newest: dict[str, dt.date]
+    con, config: Config, prep: Prepared, workdir: Path, run_id: str, validate, newest: dict[str, dt.date]
 ) -> FileOutcome:
     path = prep.path
     name = path.name

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pipeline import db, deliveries, files
 from pipeline.config import Config
-from pipeline.ingest import file_sha256
+from pipeline.inbox import file_sha256
 
 
 def code_version() -> str:

@@ -340,7 +340,7 @@ def _siblings(f: Seen) -> set[str]:
 
 def _replaceable(cfg: Config, target: Path, state: State, known: Known) -> bool:
     """An inbox file of the same name may be replaced once the database has recorded it (the archive keeps it)."""
-    from pipeline.ingest import file_sha256
+    from pipeline.inbox import file_sha256
 
     export = _export(target)
     try:

@@ -100,7 +100,7 @@ def _ingested(cfg: Config) -> set[tuple[str, dt.date, str]]:
 
 def _inbox_exports(cfg: Config, state: State) -> tuple[list[tuple[Path, str, dt.date, str]], list[Path]]:
     """Inbox files as (path, table, date, sha256), and those ingest would read but are no export file."""
-    from pipeline.ingest import file_sha256, inbox_files
+    from pipeline.inbox import file_sha256, inbox_files
 
     exports, other = [], []
     for p in inbox_files(cfg.inbox):

@@ -45,6 +45,8 @@ def test_benchmark_runs_every_step_for_30_households(tmp_path):
     assert ing["failed"] == []
     assert sorted(ing["files"]) == sorted(gen["files"])
     assert ing["rows_read"] == sum(gen["file_rows"].values())
+    # every timed part of the ingest was reached through its wrapper (a moved function would read 0 silently)
+    assert all(ing["parts"].get(k, 0) > 0 for k in ("hash", "archive", "decode", "load", "validate_file")), ing["parts"]
     # the floor read the same rows as ingest; the pandas baseline agrees with the pipeline's indicators
     assert sum(entry["floor"]["inner"]["rows"].values()) == ing["rows_read"]
     assert entry["floor"]["inner"]["xlsx_calamine"] > 0  # the XLSX files were read into DuckDB, and counted

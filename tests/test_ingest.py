@@ -12,7 +12,7 @@ import pytest
 from export_files import headers, household, person, rows_of, write_csv, write_xlsx
 from project_setup import project_config, query
 
-from pipeline import db, ingest, pseudonym
+from pipeline import db, inbox, ingest, pseudonym
 
 
 @pytest.fixture
@@ -193,7 +193,7 @@ def test_lineage_and_row_conservation(cfg):
     write_csv(cfg.inbox / "haushalte_20200131.csv", headers("households"), rows_of("households", hh))
     (f,) = run(cfg).files
     assert f.rows_read == 5 == f.rows_loaded + f.rows_quarantined
-    sha = ingest.file_sha256(cfg.inbox / "haushalte_20200131.csv")
+    sha = inbox.file_sha256(cfg.inbox / "haushalte_20200131.csv")
     rows = query(
         cfg, "SELECT household_id, file_sha256, source_row, snapshot_date FROM core_households ORDER BY source_row"
     )

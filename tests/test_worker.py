@@ -96,7 +96,7 @@ def test_run_with_workers_writes_the_same_files_as_one_process(tmp_path):
     for rel in listed["1"]:
         assert (outs["1"] / rel).is_file(), rel
     # every output is listed with the hash of the file on disk
-    from pipeline.ingest import file_sha256
+    from pipeline.inbox import file_sha256
 
     for o in manifests["1"]["outputs"]:
         assert o["sha256"] == file_sha256(outs["1"] / o["path"])

@@ -50,12 +50,6 @@ class Chart:
             self._cache["png"] = buf.getvalue()
         return self._cache["png"]
 
-    @property
-    def aspect(self) -> float:
-        """height / width of the drawn figure (Word sizes the picture by width)."""
-        w, h = self.figure.get_size_inches()
-        return h / w
-
 
 def _svg(fig: Figure, prefix: str, title: str = "") -> str:
     buf = io.StringIO()

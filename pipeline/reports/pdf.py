@@ -136,10 +136,6 @@ def report_data(ctx: ReportContext, con) -> dict:
     return data
 
 
-def render_html(ctx: ReportContext, con) -> str:
-    return _env().get_template("project_report.html.j2").render(**report_context(ctx, con))
-
-
 @functools.cache
 def _weasy() -> tuple:
     """WeasyPrint's font configuration and the parsed stylesheet, made once per process and reused (fonts
