@@ -249,6 +249,8 @@ def test_report_build_and_download(cfg):
         assert time.monotonic() < deadline
         time.sleep(0.5)
     assert 'data-outcome="ok"' in r.text, r.text
+    runner = c.app.state.runner  # the page's status requests are woken by the job's end, not by polling
+    assert runner.wait_ended(job_id, 0) is True and runner.wait_ended("unbekannt", 0) is None
     set_id = re.search(r"/berichte\?satz=([0-9a-f]+)", r.text).group(1)
     assert f'href="/berichte/{set_id}/datei/project_report.pdf"' in r.text  # the downloads right in the status
     page = c.get("/berichte").text

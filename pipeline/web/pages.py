@@ -139,7 +139,7 @@ async def busy_note(request: Request):
 
 
 WAIT_AT_MOST = 1.0  # seconds a status request waits for its job to end (the page asks again at once)
-WAIT_STEP = 0.05
+WAIT_STEP = 0.1  # reading the job history, for a job another process started
 
 
 async def job_status(request: Request):
@@ -152,11 +152,14 @@ async def job_status(request: Request):
     job = await run_in_threadpool(jobs.get, cfg, request.path_params["job_id"])
     if job is None:
         raise HTTPException(404)
-    if request.query_params.get("warten") == "1":
-        deadline = time.monotonic() + WAIT_AT_MOST
-        while job.outcome in ("queued", "running") and time.monotonic() < deadline:
-            await asyncio.sleep(WAIT_STEP)
-            job = await run_in_threadpool(jobs.get, cfg, job.id) or job
+    if request.query_params.get("warten") == "1" and job.outcome in ("queued", "running"):
+        # a job of this server: woken when it ends; any other (a CLI run): its history row, read now and then
+        if await run_in_threadpool(request.app.state.runner.wait_ended, job.id, WAIT_AT_MOST) is None:
+            deadline = time.monotonic() + WAIT_AT_MOST
+            while job.outcome in ("queued", "running") and time.monotonic() < deadline:
+                await asyncio.sleep(WAIT_STEP)
+                job = await run_in_threadpool(jobs.get, cfg, job.id) or job
+        job = await run_in_threadpool(jobs.get, cfg, job.id) or job
     done = job.outcome not in ("queued", "running")
     expected = request.app.state.uploads.get(job.id, [])
     files = []

@@ -16,6 +16,7 @@ from pipeline.config import Config
 from pipeline.lock import Busy
 
 PRELOAD = ("pipeline.tasks",)  # added to pipeline.worker.PRELOAD
+KEEP_ENDED = 200  # jobs whose end a status request can wait for
 
 
 class Runner:
@@ -27,6 +28,7 @@ class Runner:
         self._worker = None
         self._worker_ready = threading.Event()  # set once the worker is warm (or failed to start)
         self._procs: list[subprocess.Popen] = []
+        self._ended: dict[str, threading.Event] = {}  # per job started here: set once it has ended
 
     # --- life cycle ---------------------------------------------------------------------------------
 
@@ -83,6 +85,24 @@ class Runner:
     def busy(self) -> bool:
         return self._busy or not jobs.lock_is_free(self.cfg)
 
+    def _create(self, kind: str) -> str:
+        job_id = jobs.create(self.cfg, kind, "web")
+        with self._lock:
+            while len(self._ended) >= KEEP_ENDED:  # the oldest first (dicts keep insertion order)
+                self._ended.pop(next(iter(self._ended)))
+            self._ended[job_id] = threading.Event()
+        return job_id
+
+    def _ended_now(self, job_id: str) -> None:
+        if (ev := self._ended.get(job_id)) is not None:
+            ev.set()
+
+    def wait_ended(self, job_id: str, timeout: float) -> bool | None:
+        """Block until a job started here has ended (True) or ``timeout`` passed (False); None for a job this
+        runner did not start (a CLI run, an earlier server): the caller then reads the job history."""
+        ev = self._ended.get(job_id)
+        return None if ev is None else ev.wait(timeout)
+
     def _child(self, kind: str, job_id: str) -> int:
         """Run ``python -m pipeline.tasks KIND`` for ``job_id`` and wait for it."""
         env = {**os.environ, jobs.JOB_ENV: job_id, "GX_ANALYTICS_ENABLED": "False"}
@@ -95,17 +115,18 @@ class Runner:
         self._procs.remove(proc)
         if proc.returncode and (j := jobs.get(self.cfg, job_id)) is not None and j.outcome == "queued":
             jobs._finish_row(self.cfg, job_id, "failed", "Der Auftrag konnte nicht gestartet werden.")
+        self._ended_now(job_id)
         return proc.returncode
 
     def ingest(self, then_validate: bool = False) -> str:
         """Start an ingest of the inbox (and, for re-validation, the validation outputs after it)."""
         self._claim()
-        job_id = jobs.create(self.cfg, "ingest", "web")
+        job_id = self._create("ingest")
 
         def work() -> None:
             try:
                 if self._child("ingest", job_id) in (0, None) and then_validate:
-                    self._child("validate", jobs.create(self.cfg, "validate", "web"))
+                    self._child("validate", self._create("validate"))
             finally:
                 self._release()
 
@@ -115,7 +136,7 @@ class Runner:
     def report(self, period: str, as_of: dt.date | None, audience: str) -> str:
         """Build one audience's report set in the warm worker (or a thread when there is none)."""
         self._claim()
-        job_id = jobs.create(self.cfg, "report", "web")
+        job_id = self._create("report")
 
         def work() -> None:
             from pipeline import tasks, worker
@@ -138,6 +159,7 @@ class Runner:
                 j = jobs.get(self.cfg, job_id)
                 if j is not None and j.outcome == "queued":
                     jobs._finish_row(self.cfg, job_id, "failed", "Der Berichtsprozess wurde unerwartet beendet.")
+                self._ended_now(job_id)
                 self._release()
 
         threading.Thread(target=work, name=f"esf-web-job-{job_id}", daemon=True).start()
