@@ -158,3 +158,32 @@ def test_public_pdf_is_short_and_marked(rendered):
     assert "Öffentlich" in text and "aus Gründen des Datenschutzes" in text
     assert "Monatliche Zeitreihe" not in text
     assert "Aufschlüsselung nach Coach" not in text and "C01" not in text
+
+
+def test_chart_svg_is_the_same_after_a_pdf_was_written():
+    """Chart SVGs lose matplotlib's naming-only groups through ElementTree, whose namespace prefixes are global;
+    WeasyPrint's PDF metadata takes the empty prefix for itself. A chart drawn after a PDF must still be plain
+    SVG (an ``ns0:svg`` is not drawn at all: the PDF showed the alternative text instead of the chart)."""
+    from pipeline.reports import charts, pdf
+
+    def draw() -> charts.Chart:
+        return charts.Chart("households", charts.households_figure(["2025-01", "2025-02"], [1, 2], [1, 0], [0, 1]),
+                            "Diagramm")
+
+    first = draw().svg()
+    assert '<svg xmlns="http://www.w3.org/2000/svg"' in first and "ns0:" not in first
+    assert "<g id=" not in first and "<metadata" not in first  # naming-only groups and metadata gone
+    html = f'<!DOCTYPE html><html lang="de"><head><title>x</title></head><body>{pdf._img(draw())}</body></html>'
+    out = pdf.html_to_pdf(html)
+    assert draw().svg() == first
+    text = _pdf_text_of(out)  # the chart was drawn: its axis label is text in the PDF, not its alternative text
+    assert "Bedarfsgemeinschaften" in text and "Diagramm" not in text
+
+
+def _pdf_text_of(data: bytes) -> str:
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+        f.write(data)
+        f.flush()
+        return subprocess.run(["pdftotext", f.name, "-"], capture_output=True, text=True, check=True).stdout

@@ -69,8 +69,6 @@ def _svg(fig: Figure, prefix: str, title: str = "") -> str:
 
 
 SVG_NS, XLINK_NS = "http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"
-ET.register_namespace("", SVG_NS)
-ET.register_namespace("xlink", XLINK_NS)
 
 
 def _flattened(svg: str) -> str:
@@ -94,6 +92,9 @@ def _flattened(svg: str) -> str:
         el[:] = kept
 
     flatten(root)
+    # ElementTree's prefixes are global, and WeasyPrint's PDF metadata takes "" for its own: named each time
+    ET.register_namespace("", SVG_NS)
+    ET.register_namespace("xlink", XLINK_NS)
     return head + ET.tostring(root, encoding="unicode")
 
 
