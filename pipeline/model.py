@@ -130,6 +130,12 @@ def tables() -> dict[str, Table]:
     return out
 
 
+def export_header(table: str | None, column: str | None) -> str | None:
+    """The column's header as the export names it; None for a column no export has (a derived one)."""
+    t = tables().get(table or "")
+    return next((c.header for c in t.columns if c.name == column), None) if t else None
+
+
 @cache
 def conditions() -> dict[str, str]:
     return dict(_load_toml("exports.toml")["conditions"])

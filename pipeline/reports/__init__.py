@@ -47,7 +47,7 @@ def _render(con, config, result, audience: str, out_dir: Path, created: dt.date 
         helper, data = _hand_over(helper, ctx, con, out_dir)
     office = None
     try:
-        path = pdf.write_pdf(ctx, con, out_dir, pdf.add_charts(ctx, con, data) if data else None)
+        path = pdf.write_pdf(ctx, con, out_dir, data)
     finally:
         if helper is not None:  # collect the helper's answer even when the PDF failed: it must end idle
             office = _office_result(helper)

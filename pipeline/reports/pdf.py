@@ -57,11 +57,6 @@ def _img(chart) -> Markup:
     return Markup(f'<img src="data:image/svg+xml;base64,{data}" alt="{escape(chart.alt)}">')
 
 
-def report_context(ctx: ReportContext, con) -> dict:
-    """Everything the template shows."""
-    return add_charts(ctx, con, report_data(ctx, con))
-
-
 def add_charts(ctx: ReportContext, con, data: dict) -> dict:
     """The charts into :func:`report_data`'s dict (drawn here, unless a helper process drew them already)."""
     drawn = shared.report_charts(ctx, con)
@@ -158,6 +153,7 @@ def html_to_pdf(html: str) -> bytes:
 
 
 def write_pdf(ctx: ReportContext, con, out_dir: Path, data: dict | None = None) -> Path:
-    """``data``: :func:`report_context`'s dict when the caller has it already."""
-    html = _env().get_template("project_report.html.j2").render(**(data or report_context(ctx, con)))
+    """``data``: :func:`report_data`'s dict when the caller gathered it already; the charts go in here."""
+    data = add_charts(ctx, con, data if data is not None else report_data(ctx, con))
+    html = _env().get_template("project_report.html.j2").render(**data)
     return atomic_write_bytes(html_to_pdf(html), out_dir / FILE_NAME)

@@ -158,10 +158,7 @@ def write_workbook(
     wb.remove(wb.active)
 
     def header_of(table, column):
-        try:
-            return tables[table].column(column).header
-        except KeyError:
-            return column
+        return model.export_header(table, column) or column
 
     rows = []
     for sev, rid, table, fname, srow, column, value, message in problems:

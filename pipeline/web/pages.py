@@ -159,7 +159,8 @@ async def job_status(request: Request):
             while job.outcome in ("queued", "running") and time.monotonic() < deadline:
                 await asyncio.sleep(WAIT_STEP)
                 job = await run_in_threadpool(jobs.get, cfg, job.id) or job
-        job = await run_in_threadpool(jobs.get, cfg, job.id) or job
+        else:
+            job = await run_in_threadpool(jobs.get, cfg, job.id) or job
     done = job.outcome not in ("queued", "running")
     expected = request.app.state.uploads.get(job.id, [])
     files = []

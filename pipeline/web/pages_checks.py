@@ -46,11 +46,7 @@ def column_label(p: summary.Problem) -> str:
     """The column as the export names it (its German header), not the canonical name of the data model."""
     if not p.column:
         return "–"
-    table = model.tables().get(p.table or "")
-    for col in table.columns if table else ():
-        if col.name == p.column:
-            return col.header
-    return DERIVED_COLUMNS.get(p.column, p.column)
+    return model.export_header(p.table, p.column) or DERIVED_COLUMNS.get(p.column, p.column)
 
 
 DERIVED_COLUMNS = {"age_at_esf_entry": "Alter bei ESF-Eintritt (berechnet)"}  # checked, not in any export
