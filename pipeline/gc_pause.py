@@ -24,6 +24,14 @@ def paused():
             gc.enable()
 
 
+def after_answer(task):
+    """Mark a worker task whose collector stays paused until its answer has gone back to the caller
+    (:func:`pipeline.worker._run_tasks`): the set's garbage is then collected while the worker is idle, not
+    while the page waits for the answer. Called directly (not in a worker), the task is unchanged."""
+    task.gc_after_answer = True
+    return task
+
+
 def freeze_imports() -> None:
     """Move every object alive now (the imported modules) out of the collector's sight: later collections
     no longer walk them. Called once a long-lived process has imported what it needs."""

@@ -82,11 +82,20 @@ def _run_tasks(conn) -> None:
         if task is None:
             return
         module, func, args, kwargs = task
+        deferred = False
         try:
-            value = getattr(importlib.import_module(module), func)(*args, **kwargs)
+            fn = getattr(importlib.import_module(module), func)
+            deferred = getattr(fn, "gc_after_answer", False) and gc.isenabled()  # see gc_pause.after_answer
+            if deferred:
+                gc.disable()
+            value = fn(*args, **kwargs)
             conn.send(("ok", value))
+            if deferred:
+                gc.enable()
             gc.collect()  # a report's garbage (its collector was paused), collected while idle
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the caller
+            if deferred:
+                gc.enable()
             if isinstance(exc, KeyboardInterrupt):
                 return
             tb = traceback.format_exc()

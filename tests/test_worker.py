@@ -3,20 +3,46 @@ a worker reaches the user as the same clear message (no traceback) as one in the
 
 from __future__ import annotations
 
+import gc
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from pipeline import worker
+from pipeline import gc_pause, tasks, worker
 from pipeline.config import ConfigError, load_config
 from pipeline.generate import generate
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@gc_pause.after_answer
+def _collector_on() -> bool:
+    return gc.isenabled()
+
+
+def test_a_report_task_leaves_its_collecting_until_after_its_answer():
+    """The page learns that a set is ready before its garbage is collected: marked tasks run with the
+    collector paused, and the worker turns it on again (and collects) once the answer went back."""
+    assert tasks.report_set.gc_after_answer
+    mine, theirs = multiprocessing.Pipe()
+    loop = threading.Thread(target=worker._run_tasks, args=(theirs,), daemon=True)
+    loop.start()
+    try:
+        mine.send((__name__, "_collector_on", (), {}))
+        assert mine.recv() == ("ok", False)
+        mine.send(("gc", "isenabled", (), {}))  # the next, unmarked task: on again
+        assert mine.recv() == ("ok", True)
+    finally:
+        mine.send(None)
+        loop.join(5)
+    assert gc.isenabled()
 
 
 def test_workers_return_values_and_raise_the_tasks_exception():

@@ -105,6 +105,7 @@ def _office_result(helper) -> list[Path] | None:
 _DRAWN: dict = {}
 
 
+@gc_pause.after_answer
 def draw_charts(config, result, audience: str, out_dir: Path, created: dt.date, seed: dict,
                 groups: tuple[str, ...]) -> dict:
     """In the helper: the charts of ``groups`` as SVGs (:func:`shared.chart_svgs`); the figures are kept for
@@ -119,6 +120,7 @@ def draw_charts(config, result, audience: str, out_dir: Path, created: dt.date, 
     return svgs
 
 
+@gc_pause.after_answer
 def render_office(config, result, audience: str, out_dir: Path, created: dt.date, seed: dict) -> list[Path]:
     """The files of the set other than the PDF, in a helper process: its own read-only connection with the
     views at the result's data state (as :func:`pipeline.runs.reports` opens it)."""
