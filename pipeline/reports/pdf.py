@@ -134,9 +134,13 @@ def report_data(ctx: ReportContext, con) -> dict:
 @functools.cache
 def _weasy() -> tuple:
     """WeasyPrint's font configuration and the parsed stylesheet, made once per process and reused (fonts
-    found and loaded once)."""
+    found and loaded once); the charts' SVG text is set as whole strings (:mod:`svg_text`)."""
     import weasyprint
     from weasyprint.text.fonts import FontConfiguration
+
+    from pipeline.reports import svg_text
+
+    svg_text.install()
 
     fonts = FontConfiguration()
     return fonts, weasyprint.CSS(filename=str(TEMPLATES / "report.css"), font_config=fonts)
