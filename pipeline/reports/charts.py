@@ -41,20 +41,32 @@ class Chart:
 
     def svg(self) -> str:
         if "svg" not in self._cache:
-            self._cache["svg"] = _svg(self.figure, self.name, self.alt)
+            self._cache["svg"] = _svg(self.figure, self.name, self.alt, self._box())
         return self._cache["svg"]
 
     def png(self, dpi: int = 120) -> bytes:
         if "png" not in self._cache:
             buf = io.BytesIO()
-            self.figure.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+            self.figure.savefig(buf, format="png", dpi=dpi, bbox_inches=self._box(), metadata={"Software": None})
             self._cache["png"] = buf.getvalue()
         return self._cache["png"]
 
+    def _box(self):
+        if "box" not in self._cache:
+            self._cache["box"] = tight_box(self.figure)
+        return self._cache["box"]
 
-def _svg(fig: Figure, prefix: str, title: str = "") -> str:
+
+def tight_box(fig: Figure):
+    """The figure's tight bounding box with savefig's padding, found once for its SVG and its PNG: with
+    ``bbox_inches="tight"`` every savefig lays the whole figure out once more just to find it (about a third of an
+    SVG's and half of a PNG's time)."""
+    return fig.get_tightbbox().padded(matplotlib.rcParams["savefig.pad_inches"])
+
+
+def _svg(fig: Figure, prefix: str, title: str = "", box=None) -> str:
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    fig.savefig(buf, format="svg", bbox_inches=box if box is not None else tight_box(fig), metadata={"Date": None})
     svg = _flattened(buf.getvalue())
     # drop the fixed size of the root element: the viewBox keeps the ratio and CSS scales it to the column
     head, sep, rest = svg.partition("<svg ")
