@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import subprocess
 from importlib import metadata
@@ -13,7 +14,10 @@ from pipeline.config import Config
 from pipeline.inbox import file_sha256
 
 
+@functools.cache
 def code_version() -> str:
+    """The package version and git revision of the code this process runs (read once: a warm worker keeps
+    running the code it imported even after a new commit)."""
     try:
         version = metadata.version("esf-pipeline")
     except metadata.PackageNotFoundError:
