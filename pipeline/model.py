@@ -136,6 +136,15 @@ def export_header(table: str | None, column: str | None) -> str | None:
     return next((c.header for c in t.columns if c.name == column), None) if t else None
 
 
+# columns the checks derive (pipeline.validation.checks): in no export, so named here for the readers
+DERIVED_COLUMNS = {"age_at_esf_entry": "Alter bei ESF-Eintritt (berechnet)"}
+
+
+def column_label(table: str | None, column: str) -> str:
+    """What a reader calls the column: the export's header, a derived column's German name, else its name."""
+    return export_header(table, column) or DERIVED_COLUMNS.get(column, column)
+
+
 @cache
 def conditions() -> dict[str, str]:
     return dict(_load_toml("exports.toml")["conditions"])

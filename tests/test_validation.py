@@ -210,6 +210,7 @@ def test_workbook_and_data_docs_are_safe(tmp_path):
     mutations = {
         ("households", 1): {"jobcenter_site": '=HYPERLINK("x")'},
         ("persons", 2): {"birth_date": "05.05.2021"},
+        ("persons", 3): {"birth_date": "01.07.2010"},  # too young at ESF entry: a derived column
         ("persons", 0): {"disability": "vielleicht"},
         ("contacts", 0): {"contact_date": "31.02.2019"},
     }
@@ -229,11 +230,12 @@ def test_workbook_and_data_docs_are_safe(tmp_path):
     assert rows[("R02", "jobcenter_site")][8] == '=HYPERLINK("x")'
     assert rows[("R08", "birth_date")][8] == "2021"  # year only
     assert rows[("R02", "disability")][8] is None  # no special-category value
+    assert rows[("P03", "age_at_esf_entry")][6] == "Alter bei ESF-Eintritt (berechnet)"  # in no export
     for sheet in wb.worksheets:
         for row in sheet.iter_rows():
             for cell in row:
                 assert cell.data_type != "f"
-                assert "05.05.2021" not in str(cell.value) and "vielleicht" not in str(cell.value)
+                assert not any(x in str(cell.value) for x in ("05.05.2021", "01.07.2010", "vielleicht"))
     summary = {(r[0], r[1]): r[4] for r in wb["Zusammenfassung"].iter_rows(min_row=2, values_only=True)}
     assert summary[("Personen", "R08")] == 1 and summary[("Kontakte", "R03")] == 1
     quarantined = list(wb["Zurückgestellt Personen"].iter_rows(min_row=2, values_only=True))
@@ -292,6 +294,7 @@ def _stored(con):
 def test_gx_results_are_stored_sanitized(tmp_path):
     mutations = {
         ("persons", 2): {"birth_date": "05.05.2021"},
+        ("persons", 3): {"birth_date": "01.07.2010"},  # too young at ESF entry: a derived column
         ("persons", 0): {"disability": "vielleicht"},
         ("contacts", 1): {"contact_id": "K-1"},
         ("households", 1): {"jobcenter_site": "Hamm"},

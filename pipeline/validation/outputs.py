@@ -157,9 +157,6 @@ def write_workbook(
     wb = Workbook()
     wb.remove(wb.active)
 
-    def header_of(table, column):
-        return model.export_header(table, column) or column
-
     rows = []
     for sev, rid, table, fname, srow, column, value, message in problems:
         rows.append(
@@ -170,7 +167,7 @@ def write_workbook(
                 tables[table].label if table in tables else table,
                 fname,
                 srow,
-                header_of(table, column) if column else None,
+                model.column_label(table, column) if column else None,
                 column,
                 safe_value(table, column, value),
                 message,

@@ -46,10 +46,7 @@ def column_label(p: summary.Problem) -> str:
     """The column as the export names it (its German header), not the canonical name of the data model."""
     if not p.column:
         return "–"
-    return model.export_header(p.table, p.column) or DERIVED_COLUMNS.get(p.column, p.column)
-
-
-DERIVED_COLUMNS = {"age_at_esf_entry": "Alter bei ESF-Eintritt (berechnet)"}  # checked, not in any export
+    return model.column_label(p.table, p.column)
 
 
 def validation_folder(cfg: Config) -> Path | None:
