@@ -294,7 +294,6 @@ def _stored(con):
 def test_gx_results_are_stored_sanitized(tmp_path):
     mutations = {
         ("persons", 2): {"birth_date": "05.05.2021"},
-        ("persons", 3): {"birth_date": "01.07.2010"},  # too young at ESF entry: a derived column
         ("persons", 0): {"disability": "vielleicht"},
         ("contacts", 1): {"contact_id": "K-1"},
         ("households", 1): {"jobcenter_site": "Hamm"},
