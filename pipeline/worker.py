@@ -73,7 +73,11 @@ def enabled() -> bool:
 
 
 def _run_tasks(conn) -> None:
-    """Answer tasks on ``conn`` until told to stop (None) or the pipe closes."""
+    """Answer tasks on ``conn`` until told to stop (None) or the pipe closes.
+
+    A task marked :func:`pipeline.gc_pause.after_answer` runs with the collector paused, and stays so until its
+    answer went back and no further task is queued: then the worker collects, while idle."""
+    held = False  # the collector paused here for a marked task
     while True:
         try:
             task = conn.recv()
@@ -82,20 +86,17 @@ def _run_tasks(conn) -> None:
         if task is None:
             return
         module, func, args, kwargs = task
-        deferred = False
         try:
             fn = getattr(importlib.import_module(module), func)
-            deferred = getattr(fn, "gc_after_answer", False) and gc.isenabled()  # see gc_pause.after_answer
-            if deferred:
-                gc.disable()
-            value = fn(*args, **kwargs)
-            conn.send(("ok", value))
-            if deferred:
+            if getattr(fn, "gc_after_answer", False):
+                if gc.isenabled():
+                    gc.disable()
+                    held = True
+            elif held:
                 gc.enable()
-            gc.collect()  # a report's garbage (its collector was paused), collected while idle
+                held = False
+            conn.send(("ok", fn(*args, **kwargs)))
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the caller
-            if deferred:
-                gc.enable()
             if isinstance(exc, KeyboardInterrupt):
                 return
             tb = traceback.format_exc()
@@ -105,6 +106,12 @@ def _run_tasks(conn) -> None:
                 conn.send(("raise", payload, tb))
             except Exception:  # noqa: BLE001 - an exception that does not pickle
                 conn.send(("raise", pickle.dumps(WorkerFailed(type(exc).__name__, str(exc))), tb))
+        if held and conn.poll():
+            continue  # the next task is queued already: collect after it
+        if held:
+            gc.enable()
+            held = False
+        gc.collect()  # a report's garbage (its collector was paused), collected while idle
 
 
 def _serve(conns: list, preload: tuple[str, ...]) -> None:
@@ -167,23 +174,24 @@ def _fast_exit(code: int) -> None:
 
 
 class Worker:
-    """The caller's end of one worker process: ``submit`` a task, later take its ``result``."""
+    """The caller's end of one worker process: ``submit`` a task, later take its ``result``. Tasks may be queued
+    (``queue=True``): the worker runs them one after the other and the results come back in that order."""
 
     def __init__(self, conn, process=None):
         self._conn = conn
         self._proc = process  # the started interpreter (Popen); None for a forked copy (its child)
         self._pid: int | None = None
-        self._busy = False
+        self._pending = 0  # tasks submitted whose result was not taken yet
         self._stopped = False
 
-    def submit(self, module: str, func: str, *args: Any, **kwargs: Any) -> None:
-        if self._busy:
+    def submit(self, module: str, func: str, *args: Any, queue: bool = False, **kwargs: Any) -> None:
+        if self._pending and not queue:
             raise RuntimeError("worker is busy")
         try:
             self._conn.send((module, func, args, kwargs))
         except (BrokenPipeError, OSError):
             raise self._died() from None
-        self._busy = True
+        self._pending += 1
 
     def _recv(self):
         while True:
@@ -193,13 +201,14 @@ class Worker:
             self._pid = answer[1]
 
     def result(self) -> Any:
-        """The return value of the submitted task, or its exception raised here (traceback text as a note)."""
+        """The return value of the oldest submitted task, or its exception raised here (traceback text as a
+        note)."""
         try:
             answer = self._recv()
         except (EOFError, OSError):
+            self._pending = 0
             raise self._died() from None
-        finally:
-            self._busy = False
+        self._pending = max(self._pending - 1, 0)
         if answer[0] == "ok":
             return answer[1]
         _, payload, tb = answer
@@ -221,7 +230,7 @@ class Worker:
         if self._stopped:
             return
         self._stopped = True
-        if self._busy:
+        if self._pending:
             try:
                 if self._pid is None and self._conn.poll(1.0):
                     answer = self._conn.recv()  # the "ready" with the pid (the task has no answer yet)

@@ -89,33 +89,36 @@ def test_set_with_a_dead_helper_is_written_in_one_process(project, tmp_path):
 
 class InProcessHelper:
     """A helper that runs each task right here, and dies (WorkerDied, as a killed process would) at the task
-    named ``dies_at``: every hand-over point of the set without a second process."""
+    named ``dies_at``: every hand-over point of the set without a second process. Tasks may be queued, as with
+    a real worker; once dead, every later answer fails too."""
 
     def __init__(self, dies_at: str | None = None):
-        self.dies_at, self.tasks, self.pending = dies_at, [], None
+        self.dies_at, self.tasks, self.pending, self.dead = dies_at, [], [], False
 
-    def submit(self, module, func, *args, **kwargs):
+    def submit(self, module, func, *args, queue=False, **kwargs):
+        assert queue or not self.pending, "worker is busy"
+        if self.dead:
+            raise worker.WorkerDied("helper is dead")
         self.tasks.append(func)
-        self.pending = (func, lambda: getattr(importlib.import_module(module), func)(*args, **kwargs))
+        self.pending.append((func, lambda: getattr(importlib.import_module(module), func)(*args, **kwargs)))
 
     def result(self):
-        func, call = self.pending
-        self.pending = None
-        if func == self.dies_at:
+        func, call = self.pending.pop(0)
+        if self.dead or func == self.dies_at:
+            self.dead = True
             raise worker.WorkerDied(f"helper killed during {func}")
         return call()
 
 
 @pytest.mark.parametrize("dies_at", [None, "draw_charts", "render_office"])
 def test_set_is_the_same_whenever_the_helper_dies(project, tmp_path, dies_at):
-    """The helper draws two chart groups, then writes the office files; dead at either point, the worker draws
-    and writes the rest itself, and the set equals one written in one process."""
+    """The helper draws the charts, then (queued behind) writes the office files; dead at either point, the
+    worker draws and writes the rest itself, and the set equals one written in one process."""
     one = runs.report_set(project, "2025", None, "foerdergeber", out_dir=tmp_path / "one")
     helper = InProcessHelper(dies_at)
     res = runs.report_set(project, "2025", None, "foerdergeber", out_dir=tmp_path / "two", helper=helper)
-    assert helper.tasks == {None: ["draw_charts", "render_office"], "draw_charts": ["draw_charts"],
-                            "render_office": ["draw_charts", "render_office"]}[dies_at]
-    assert helper.pending is None  # every answer collected: the helper ends idle
+    assert helper.tasks == ["draw_charts", "render_office"]  # both handed over at once
+    assert helper.pending == []  # every answer collected: the helper ends idle
     assert [p.name for p in res.outputs] == [p.name for p in one.outputs]
     for a, b in zip(one.outputs, res.outputs, strict=True):
         assert _content(b) == _content(a), b.name
@@ -129,7 +132,7 @@ def test_collector_is_paused_while_a_set_renders_and_resumes_after(project, tmp_
     seen = []
     real = pdf.html_to_pdf
 
-    def spy(html):
+    def spy(html, url_fetcher=None):
         seen.append(gc.isenabled())
         raise RuntimeError("layout failed")
 

@@ -23,9 +23,9 @@ def render_reports(con, config, result, audience: str, out_dir: Path,
     Each file is written to a temp file in ``out_dir`` and then moved into place, so a failed run never
     leaves a half-written report in place of a good one.
 
-    ``helper``: an idle :class:`pipeline.worker.Worker` on another core. It then draws some of the charts (their
-    SVGs come back for the PDF) and writes the workbooks and the Word draft (:func:`render_office`) while this
-    process lays out the PDF, the longest part of the set.
+    ``helper``: an idle :class:`pipeline.worker.Worker` on another core. It then draws the charts (their SVGs come
+    back for the PDF) and writes the workbooks and the Word draft (:func:`render_office`) while this process lays
+    out the PDF, the longest part of the set.
 
     Python's cyclic garbage collector is paused meanwhile (:mod:`pipeline.gc_pause`).
     """
@@ -42,63 +42,73 @@ def _render(con, config, result, audience: str, out_dir: Path, created: dt.date 
     ctx = ReportContext.build(config, result, audience)
     if created is not None:
         ctx.created = created
-    data = None
-    if helper is not None:
-        helper, data = _hand_over(helper, ctx, con, out_dir)
-    office = None
+    charts = _hand_over(helper, ctx, con, out_dir) if helper is not None else _FromHelper(None, ctx, con)
     try:
-        path = pdf.write_pdf(ctx, con, out_dir, data)
-    finally:
-        if helper is not None:  # collect the helper's answer even when the PDF failed: it must end idle
-            office = _office_result(helper)
-    if office is None:  # no helper, or it died: written here, with figures for the charts it drew
-        from pipeline.reports import shared
-
-        shared.unplant_charts(ctx)
+        path = pdf.write_pdf(ctx, con, out_dir, charts.svg)
+    finally:  # the helper's answers are collected even when the PDF failed: it must end idle
+        office = charts.office()
+    if office is None:  # no helper, or it died: written here (charts the helper did not send are drawn here)
         office = _write_office(ctx, con, out_dir)
     return [office[0], office[1], path, *office[2:]]
 
 
-def _hand_over(helper, ctx: ReportContext, con, out_dir: Path) -> tuple:
-    """Start the helper: it draws some of the charts (:data:`shared.HELPER_GROUPS`) while this process gathers
-    the PDF's figures and draws the others, then it writes the office files. Returns (the helper, or None once
-    it died; the PDF's figures without charts, or None)."""
+class _FromHelper:
+    """What the helper sends for one set: first the SVGs of all charts, then the office files' paths.
+
+    The PDF asks for a chart's SVG only when WeasyPrint draws it (after the whole layout). Without a helper, or
+    should it have died or failed, the chart is drawn here then, from the set's own (not yet drawn) charts, and
+    the office files are written here: the PDF is the same either way."""
+
+    def __init__(self, helper, ctx: ReportContext, con):
+        self.helper, self.ctx, self.con = helper, ctx, con
+        self._svgs: dict | None = None
+
+    def _charts(self) -> dict:
+        if self._svgs is None:
+            self._svgs = {}
+            if self.helper is not None:
+                try:
+                    self._svgs = self.helper.result()
+                except Exception:  # noqa: BLE001 - died or failed: the charts are drawn here
+                    self._svgs = {}
+        return self._svgs
+
+    def svg(self, key: str) -> str:
+        from pipeline.reports import shared
+
+        svg = self._charts().get(key)
+        return svg if svg is not None else shared.report_charts(self.ctx, self.con)[key].svg()
+
+    def office(self) -> list[Path] | None:
+        """The office files' paths, or None when the helper died (then they are written here)."""
+        from pipeline import worker
+
+        self._charts()  # its first answer, if the PDF never asked for a chart
+        if self.helper is None:
+            return None
+        try:
+            return self.helper.result()
+        except worker.WorkerDied:
+            return None
+
+
+def _hand_over(helper, ctx: ReportContext, con, out_dir: Path) -> _FromHelper:
+    """Start the helper on all charts and, queued right behind, the office files: this process lays out the PDF
+    meanwhile, with the charts' sizes only (known before drawing), and takes their SVGs when it draws them."""
     from pipeline import worker
-    from pipeline.reports import pdf, shared
+    from pipeline.reports import shared
 
     # computed once here and handed over: the helper would otherwise compute every other cycle again
     args = (ctx.config, ctx.result, ctx.audience, out_dir, ctx.created, shared.seed(ctx, con))
     try:
-        helper.submit("pipeline.reports", "draw_charts", *args, shared.HELPER_GROUPS)
+        helper.submit("pipeline.reports", "draw_charts", *args, shared.CHART_GROUPS)
     except worker.WorkerDied:
-        return None, None
+        return _FromHelper(None, ctx, con)
     try:
-        data = pdf.report_data(ctx, con)
-        mine = tuple(g for g in shared.CHART_GROUPS if g not in shared.HELPER_GROUPS)
-        for chart in shared.report_charts(ctx, con, mine).values():
-            chart.svg()
-    finally:  # the helper's answer is collected whatever happened here: it must end idle
-        try:
-            svgs = helper.result()
-        except worker.WorkerDied:
-            svgs = None
-    if svgs is None:
-        return None, data
-    shared.plant_charts(ctx, svgs)
-    try:
-        helper.submit("pipeline.reports", "render_office", *args)
+        helper.submit("pipeline.reports", "render_office", *args, queue=True)
     except worker.WorkerDied:
-        return None, data
-    return helper, data
-
-
-def _office_result(helper) -> list[Path] | None:
-    from pipeline import worker
-
-    try:
-        return helper.result()
-    except worker.WorkerDied:
-        return None  # written here instead
+        pass  # its first answer fails too: charts and office files are made here
+    return _FromHelper(helper, ctx, con)
 
 
 # the helper's side: the set whose charts it drew, kept for the office files that come next

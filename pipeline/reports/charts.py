@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
@@ -28,45 +28,50 @@ COLOURS = ["#1F4E79", "#C55A11", "#548235", "#7F6000", "#7030A0", "#2E75B6", "#A
 
 @dataclass
 class Chart:
-    """One drawn figure with its alternative text; SVG and PNG are rendered on first use and kept."""
+    """One figure with its alternative text; SVG and PNG are rendered on first use and kept.
+
+    ``figure``: the figure, or a function that draws it (called on first use: the PDF's process can place a
+    chart that its helper draws without drawing it, from ``size``). ``size``: width and height in inches, the size
+    of its SVG and PNG.
+    """
 
     name: str
-    figure: Figure | None  # None: drawn in another process, only its SVG came over (:meth:`drawn_elsewhere`)
+    figure: Figure | Callable[[], Figure]
     alt: str
+    size: tuple[float, float] | None = None
     _cache: dict = field(default_factory=dict, repr=False)
 
-    @classmethod
-    def drawn_elsewhere(cls, name: str, alt: str, svg: str) -> Chart:
-        return cls(name, None, alt, {"svg": svg})
+    def drawn(self) -> Figure:
+        if not isinstance(self.figure, Figure):
+            self.figure = self.figure()
+        return self.figure
 
     def svg(self) -> str:
         if "svg" not in self._cache:
-            self._cache["svg"] = _svg(self.figure, self.name, self.alt, self._box())
+            self._cache["svg"] = _svg(self.drawn(), self.name, self.alt)
         return self._cache["svg"]
 
     def png(self, dpi: int = 120) -> bytes:
         if "png" not in self._cache:
             buf = io.BytesIO()
-            self.figure.savefig(buf, format="png", dpi=dpi, bbox_inches=self._box(), metadata={"Software": None})
+            _laid_out(self.drawn()).savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
             self._cache["png"] = buf.getvalue()
         return self._cache["png"]
 
-    def _box(self):
-        if "box" not in self._cache:
-            self._cache["box"] = tight_box(self.figure)
-        return self._cache["box"]
+
+def _laid_out(fig: Figure) -> Figure:
+    """Labels, legends and axes fitted into the figure's own size, once per figure. The files then have exactly
+    that size (known before drawing), and no savefig needs ``bbox_inches="tight"``, which lays the whole figure
+    out once more for every file."""
+    if not getattr(fig, "_esf_laid_out", False):
+        fig.tight_layout(pad=0.6)
+        fig._esf_laid_out = True
+    return fig
 
 
-def tight_box(fig: Figure):
-    """The figure's tight bounding box with savefig's padding, found once for its SVG and its PNG: with
-    ``bbox_inches="tight"`` every savefig lays the whole figure out once more just to find it (about a third of an
-    SVG's and half of a PNG's time)."""
-    return fig.get_tightbbox().padded(matplotlib.rcParams["savefig.pad_inches"])
-
-
-def _svg(fig: Figure, prefix: str, title: str = "", box=None) -> str:
+def _svg(fig: Figure, prefix: str, title: str = "") -> str:
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches=box if box is not None else tight_box(fig), metadata={"Date": None})
+    _laid_out(fig).savefig(buf, format="svg", metadata={"Date": None})
     svg = _flattened(buf.getvalue())
     # drop the fixed size of the root element: the viewBox keeps the ratio and CSS scales it to the column
     head, sep, rest = svg.partition("<svg ")
@@ -110,6 +115,19 @@ def _flattened(svg: str) -> str:
     return head + ET.tostring(root, encoding="unicode")
 
 
+# figure sizes in inches (width, height), known before a chart is drawn (see Chart); one width for all, so that
+# their text comes out the same size when the PDF and Word scale them to the text width (17 and 16 cm)
+WIDTH = 6.4
+HOUSEHOLDS_SIZE = (WIDTH, 3.1)
+GENDER_SIZE = (WIDTH, 3.5)
+CYCLES_SIZE = (WIDTH, 3.4)
+
+
+def bars_size(n: int) -> tuple[float, float]:
+    """One bar per category: the height grows with the number of bars."""
+    return WIDTH, 0.35 * max(n, 3) + 0.8
+
+
 def _figure(width: float = 7.0, height: float = 3.0) -> tuple[Figure, object]:
     fig = Figure(figsize=(width, height))
     ax = fig.add_subplot()
@@ -127,7 +145,7 @@ def households_over_time(months: Sequence[str], active: Sequence[float], entries
 
 def households_figure(months: Sequence[str], active: Sequence[float], entries: Sequence[float],
                       exits: Sequence[float]) -> Figure:
-    fig, ax = _figure()
+    fig, ax = _figure(*HOUSEHOLDS_SIZE)
     x = range(len(months))
     ax.bar([i - 0.2 for i in x], entries, width=0.4, color=COLOURS[2], label="Eintritte")
     ax.bar([i + 0.2 for i in x], exits, width=0.4, color=COLOURS[1], label="Austritte")
@@ -147,7 +165,7 @@ def horizontal_bars(labels: Sequence[str], values: Sequence[float], xlabel: str,
 
 
 def bars_figure(labels: Sequence[str], values: Sequence[float], xlabel: str, percent: bool = False) -> Figure:
-    fig, ax = _figure(7.0, 0.35 * max(len(labels), 3) + 0.8)
+    fig, ax = _figure(*bars_size(len(labels)))
     ax.grid(axis="y", visible=False)
     ax.grid(axis="x", color="#DDDDDD", linewidth=0.6)
     y = list(range(len(labels)))[::-1]
@@ -170,7 +188,7 @@ def grouped_by_gender(labels: Sequence[str], series: dict[str, Sequence[float]],
 
 
 def gender_figure(labels: Sequence[str], series: dict[str, Sequence[float]]) -> Figure:
-    fig, ax = _figure(7.0, 3.2)
+    fig, ax = _figure(*GENDER_SIZE)
     n = max(len(series), 1)
     width = 0.8 / n
     x = range(len(labels))
@@ -190,7 +208,7 @@ def cycles_figure(cycles: Sequence[str], provisional: Sequence[bool], counts: di
 
     ``period_break``: index of the first cycle of the later funding period (a dashed line before it).
     """
-    fig = Figure(figsize=(7.0, 3.0))
+    fig = Figure(figsize=CYCLES_SIZE)
     axes = fig.subplots(1, 2)
     labels = [f"{c}\n(vorläufig)" if p else c for c, p in zip(cycles, provisional, strict=True)]
     for ax, series, percent in ((axes[0], counts, False), (axes[1], shares, True)):
@@ -219,5 +237,4 @@ def cycles_figure(cycles: Sequence[str], provisional: Sequence[bool], counts: di
             ax.set_ylabel("Anzahl", fontsize=8)
         ax.tick_params(axis="y", labelsize=7)
         ax.legend(frameon=False, fontsize=7, ncols=1, loc="lower left", bbox_to_anchor=(0, 1.0))
-    fig.subplots_adjust(wspace=0.3)
     return fig

@@ -57,14 +57,45 @@ def _img(chart) -> Markup:
     return Markup(f'<img src="data:image/svg+xml;base64,{data}" alt="{escape(chart.alt)}">')
 
 
-def add_charts(ctx: ReportContext, con, data: dict) -> dict:
-    """The charts into :func:`report_data`'s dict (drawn here, unless a helper process drew them already)."""
+CHART_URL = "esf-chart:"  # a chart of the set by its key, served by ChartFetcher
+
+
+def _placeholder(key: str, chart) -> Markup:
+    """An SVG of the chart's size whose only content is the chart itself, fetched by key when WeasyPrint draws
+    it (:class:`ChartFetcher`): the layout needs only the size, so the PDF can be laid out while another process
+    still draws the chart."""
+    w, h = (round(v * 72, 3) for v in chart.size)
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="{w}" '
+           f'height="{h}" viewBox="0 0 {w} {h}"><image x="0" y="0" width="{w}" height="{h}" '
+           f'xlink:href="{CHART_URL}{escape(key)}"/></svg>')
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return Markup(f'<img src="data:image/svg+xml;base64,{data}" alt="{escape(chart.alt)}">')
+
+
+def add_charts(ctx: ReportContext, con, data: dict, fetched: bool = False) -> dict:
+    """The charts into :func:`report_data`'s dict: drawn here, or (``fetched``) as placeholders whose chart a
+    :class:`ChartFetcher` serves while the PDF is drawn."""
     drawn = shared.report_charts(ctx, con)
+    images = {k: _placeholder(k, c) if fetched and c.size else _img(c) for k, c in drawn.items()}
     for s in data["esf_sets"]:
-        key = shared.esf_chart_key(ctx, s["table"])
-        s["chart"] = _img(drawn[key]) if key in drawn else None
-    data["charts"] = {k: _img(c) for k, c in drawn.items()}
+        s["chart"] = images.get(shared.esf_chart_key(ctx, s["table"]))
+    data["charts"] = images
     return data
+
+
+def chart_fetcher(svg_of):
+    """WeasyPrint's URL fetcher, serving ``esf-chart:<key>`` with ``svg_of(key)`` (which must not fail: a chart
+    it cannot serve would be left out of the PDF with a mere warning)."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class ChartFetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            if url.startswith(CHART_URL):
+                body = svg_of(url.removeprefix(CHART_URL)).encode("utf-8")
+                return URLFetcherResponse(url, body, {"Content-Type": "image/svg+xml"})
+            return super().fetch(url, headers)
+
+    return ChartFetcher()
 
 
 def report_data(ctx: ReportContext, con) -> dict:
@@ -146,18 +177,20 @@ def _weasy() -> tuple:
     return fonts, weasyprint.CSS(filename=str(TEMPLATES / "report.css"), font_config=fonts)
 
 
-def html_to_pdf(html: str) -> bytes:
+def html_to_pdf(html: str, url_fetcher=None) -> bytes:
     import weasyprint
 
     fonts, css = _weasy()
-    doc = weasyprint.HTML(string=html, base_url=str(TEMPLATES))
+    doc = weasyprint.HTML(string=html, base_url=str(TEMPLATES), url_fetcher=url_fetcher)
     # PDF/A-3a: PDF/A-3 at the accessible conformance level, i.e. tagged (headings, tables with header cells,
     # figures with Alt text from the charts' alt attribute); the language comes from <html lang="de">
     return doc.write_pdf(pdf_variant="pdf/a-3a", stylesheets=[css], font_config=fonts)
 
 
-def write_pdf(ctx: ReportContext, con, out_dir: Path, data: dict | None = None) -> Path:
-    """``data``: :func:`report_data`'s dict when the caller gathered it already; the charts go in here."""
-    data = add_charts(ctx, con, data if data is not None else report_data(ctx, con))
+def write_pdf(ctx: ReportContext, con, out_dir: Path, svg_of=None) -> Path:
+    """``svg_of``: a chart's SVG by key, asked for only when WeasyPrint draws the chart (:func:`chart_fetcher`);
+    without it the charts are drawn first and put into the HTML."""
+    data = add_charts(ctx, con, report_data(ctx, con), fetched=svg_of is not None)
     html = _env().get_template("project_report.html.j2").render(**data)
-    return atomic_write_bytes(html_to_pdf(html), out_dir / FILE_NAME)
+    fetcher = chart_fetcher(svg_of) if svg_of is not None else None
+    return atomic_write_bytes(html_to_pdf(html, fetcher), out_dir / FILE_NAME)

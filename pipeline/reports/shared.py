@@ -6,6 +6,7 @@ targets, the cycle comparison, the drafted texts and the charts (drawn once; SVG
 
 from __future__ import annotations
 
+import functools
 import math
 
 from pipeline.reports import charts, comparison, narrative, press, targets, timeseries
@@ -118,14 +119,11 @@ def _listing(labels, values, unit: str = "count") -> str:
 
 # the charts of a set in groups, in the order the writers list them; one group's data comes from one place
 CHART_GROUPS = ("households", "help_groups", "destinations", "esf", "cycles")
-# what a helper process draws while the PDF's process gathers its figures and draws the rest: these two need
-# no query of their own (the indicator table and the seeded cycle comparison)
-HELPER_GROUPS = ("esf", "cycles")
 
 
 def report_charts(ctx: ReportContext, con, groups: tuple[str, ...] = CHART_GROUPS) -> dict[str, charts.Chart]:
-    """The charts of ``groups`` (drawn on first use), each with its German alternative text. Public: the cycle
-    comparison only."""
+    """The charts of ``groups``, each with its German alternative text and size; a chart is drawn on first use of
+    its SVG or PNG. Public: the cycle comparison only."""
     drawn = ctx.cache.setdefault("charts", {})
     for g in groups:
         if g not in drawn:
@@ -133,23 +131,9 @@ def report_charts(ctx: ReportContext, con, groups: tuple[str, ...] = CHART_GROUP
     return {k: c for g in CHART_GROUPS if g in groups for k, c in drawn[g].items()}
 
 
-def chart_svgs(ctx: ReportContext, con, groups: tuple[str, ...]) -> dict[str, dict[str, tuple[str, str, str]]]:
-    """The charts of ``groups`` as (name, alternative text, SVG) per key, for :func:`plant_charts` elsewhere."""
-    report_charts(ctx, con, groups)
-    return {g: {k: (c.name, c.alt, c.svg()) for k, c in ctx.cache["charts"][g].items()} for g in groups}
-
-
-def plant_charts(ctx: ReportContext, svgs: dict[str, dict[str, tuple[str, str, str]]]) -> None:
-    drawn = ctx.cache.setdefault("charts", {})
-    for g, by_key in svgs.items():
-        drawn[g] = {k: charts.Chart.drawn_elsewhere(*v) for k, v in by_key.items()}
-
-
-def unplant_charts(ctx: ReportContext) -> None:
-    """Forget the charts that came over as SVG only: a writer that needs their figure (Word) draws them again."""
-    drawn = ctx.cache.get("charts", {})
-    for g in [g for g, by_key in drawn.items() if any(c.figure is None for c in by_key.values())]:
-        del drawn[g]
+def chart_svgs(ctx: ReportContext, con, groups: tuple[str, ...] = CHART_GROUPS) -> dict[str, str]:
+    """The SVG of every chart of ``groups`` by key (drawn in a helper process for the PDF of another)."""
+    return {k: c.svg() for k, c in report_charts(ctx, con, groups).items()}
 
 
 def _households(ctx: ReportContext, con) -> dict[str, charts.Chart]:
@@ -157,11 +141,11 @@ def _households(ctx: ReportContext, con) -> dict[str, charts.Chart]:
     if not len(m):
         return {}
     months = list(m["month"])
-    return {"households": charts.Chart("households", charts.households_figure(
+    return {"households": charts.Chart("households", lambda: charts.households_figure(
         months, list(m["active"]), list(m["entries"]), list(m["exits"])),
         f"Diagramm: aktive Bedarfsgemeinschaften je Monat (Linie) mit Eintritten und Austritten (Balken) von "
         f"{months[0]} bis {months[-1]}; höchstens {fmt_number(max(m['active']))} aktive Bedarfsgemeinschaften "
-        "in einem Monat. Die Werte stehen in der monatlichen Zeitreihe.")}
+        "in einem Monat. Die Werte stehen in der monatlichen Zeitreihe.", charts.HOUSEHOLDS_SIZE)}
 
 
 def _help_groups(ctx: ReportContext, con) -> dict[str, charts.Chart]:
@@ -169,9 +153,9 @@ def _help_groups(ctx: ReportContext, con) -> dict[str, charts.Chart]:
     if not bds:
         return {}
     labels, values = [r[0] for r in bds[0].rows], [r[3] for r in bds[0].rows]
-    return {"help_groups": charts.Chart("helps", charts.bars_figure(labels, values, "Eingeleitete Hilfen"),
+    return {"help_groups": charts.Chart("helps", lambda: charts.bars_figure(labels, values, "Eingeleitete Hilfen"),
                                         "Balkendiagramm: eingeleitete Hilfen nach Hilfebereich: "
-                                        + _listing(labels, values) + ".")}
+                                        + _listing(labels, values) + ".", charts.bars_size(len(labels)))}
 
 
 def _destinations(ctx: ReportContext, con) -> dict[str, charts.Chart]:
@@ -179,10 +163,10 @@ def _destinations(ctx: ReportContext, con) -> dict[str, charts.Chart]:
     if not shown:
         return {}
     return {"destinations": charts.Chart(
-        "destinations", charts.bars_figure([d for d, _ in shown], [n for _, n in shown],
-                                           "Teilnehmende (Verbleib bei Austritt)"),
+        "destinations", lambda: charts.bars_figure([d for d, _ in shown], [n for _, n in shown],
+                                                   "Teilnehmende (Verbleib bei Austritt)"),
         "Balkendiagramm: Verbleib der ausgetretenen Teilnehmenden bei Austritt: "
-        + _listing([d for d, _ in shown], [n for _, n in shown]) + ".")}
+        + _listing([d for d, _ in shown], [n for _, n in shown]) + ".", charts.bars_size(len(shown)))}
 
 
 def _esf(ctx: ReportContext, con) -> dict[str, charts.Chart]:
@@ -191,12 +175,13 @@ def _esf(ctx: ReportContext, con) -> dict[str, charts.Chart]:
         rows = [r for r in esf.rows if r.unit == "count" and r.id != "K02"]
         if rows:
             key = esf_chart_key(ctx, esf)
-            out[key] = charts.Chart(key.replace("esf_", ""), charts.gender_figure(
-                [r.id for r in rows], {GENDER_LABELS[g]: [r.cells[g] for r in rows] for g in esf.gender_columns}),
-                "Balkendiagramm: ESF-Indikatoren nach Geschlecht ("
-                + join([GENDER_LABELS[g] for g in esf.gender_columns]) + "), "
-                + FUNDING_PERIOD_LABELS.get(esf.funding_period, esf.funding_period)
-                + "; die Werte stehen in der Tabelle der ESF-Indikatoren.")
+            labels = [r.id for r in rows]
+            series = {GENDER_LABELS[g]: [r.cells[g] for r in rows] for g in esf.gender_columns}
+            out[key] = charts.Chart(key.replace("esf_", ""), functools.partial(charts.gender_figure, labels, series),
+                                    "Balkendiagramm: ESF-Indikatoren nach Geschlecht ("
+                                    + join([GENDER_LABELS[g] for g in esf.gender_columns]) + "), "
+                                    + FUNDING_PERIOD_LABELS.get(esf.funding_period, esf.funding_period)
+                                    + "; die Werte stehen in der Tabelle der ESF-Indikatoren.", charts.GENDER_SIZE)
     return out
 
 
@@ -224,7 +209,7 @@ def _comparison_chart(comp: comparison.CycleComparison) -> charts.Chart | None:
     cycles = [r.cycle_id for r in comp.rows]
     periods = [r.funding_period for r in comp.rows]
     brk = next((i for i, p in enumerate(periods) if i and p != periods[i - 1]), None)
-    fig = charts.cycles_figure(cycles, [not r.final for r in comp.rows], counts, shares, brk)
+    fig = functools.partial(charts.cycles_figure, cycles, [not r.final for r in comp.rows], counts, shares, brk)
     parts = []
     for r in comp.rows:
         vals = []
@@ -236,4 +221,4 @@ def _comparison_chart(comp: comparison.CycleComparison) -> charts.Chart | None:
         parts.append(f"{r.cycle_id} ({r.status_label}{'' if r.final else ', vorläufig'}): " + ", ".join(vals))
     alt = ("Diagramm: Projektjahre im Vergleich, links Anzahlen (K01 Bedarfsgemeinschaften, K02 Teilnehmende), "
            "rechts Anteile in Prozent; vorläufige Projektjahre schraffiert. " + "; ".join(parts) + ".")
-    return charts.Chart("cycles", fig, alt)
+    return charts.Chart("cycles", fig, alt, charts.CYCLES_SIZE)
