@@ -5,7 +5,7 @@
   so a demo fallback or path override reaches the child unchanged).
 * :func:`report_set` runs in a warm :mod:`pipeline.worker` process (imports paid once at server start). Its
   :func:`warm_up`, the worker's first task, renders a tiny document (fonts, template, chart and office libraries
-  loaded) and forks a helper that draws some of the charts and writes the workbooks and the Word draft of each
+  loaded) and forks a helper that draws the charts and writes the workbooks and the Word draft of each
   set while the worker writes the PDF (:func:`pipeline.reports.render_reports`), on the second core.
 
 The steps are :mod:`pipeline.runs`; the lock and the history are :mod:`pipeline.jobs`.

@@ -180,6 +180,38 @@ def test_chart_svg_is_the_same_after_a_pdf_was_written():
     assert "Bedarfsgemeinschaften" in text and "Diagramm" not in text
 
 
+def test_a_chart_is_taken_when_the_pdf_draws_it_and_fills_its_placeholder(monkeypatch):
+    """The PDF lays out a placeholder of the chart's size and asks for the chart only when it draws it, after the
+    whole layout (meanwhile a helper process draws it); the chart's SVG has exactly the placeholder's size."""
+    from weasyprint import document
+
+    from pipeline.reports import charts, pdf
+
+    chart = charts.Chart("households", lambda: charts.households_figure(["2025-01", "2025-02"], [1, 2], [1, 0],
+                                                                        [0, 1]), "Diagramm", charts.HOUSEHOLDS_SIZE)
+    events: list[str] = []
+    real = document.layout_document
+
+    def layout(*args, **kwargs):
+        yield from real(*args, **kwargs)
+        events.append("laid out")
+
+    def svg_of(key: str) -> str:
+        events.append(f"asked for {key}")
+        return chart.svg()
+
+    monkeypatch.setattr(document, "layout_document", layout)
+    html = ('<!DOCTYPE html><html lang="de"><head><title>x</title></head><body>'
+            f'<div class="chart">{pdf._placeholder("households", chart)}</div></body></html>')
+    assert not isinstance(chart.figure, charts.Figure)  # not drawn for the placeholder
+    out = pdf.html_to_pdf(html, pdf.chart_fetcher(svg_of))
+    assert events == ["laid out", "asked for households"]
+    w, h = (round(v * 72, 3) for v in charts.HOUSEHOLDS_SIZE)
+    assert re.search(r'viewBox="([^"]+)"', chart.svg()).group(1) == f"0 0 {w:g} {h:g}"
+    text = _pdf_text_of(out)  # drawn inside the placeholder: its labels are text in the PDF
+    assert "Bedarfsgemeinschaften" in text and "Eintritte" in text and "Diagramm" not in text
+
+
 def _pdf_text_of(data: bytes) -> str:
     import tempfile
 

@@ -1,5 +1,5 @@
 """A warm report process (the web page's worker): what its first build would otherwise pay, paid at start, and a
-helper process on the second core for some of the charts, the workbooks and the Word draft of each set.
+helper process on the second core for the charts, the workbooks and the Word draft of each set.
 
 * :func:`warm_up` does all of it and keeps the other cycles' figures of a comparison for the next set
   (:func:`pipeline.reports.comparison.keep_results`).
@@ -13,7 +13,6 @@ helper process on the second core for some of the charts, the workbooks and the 
 from __future__ import annotations
 
 import atexit
-import base64
 import io
 import os
 import signal
@@ -46,14 +45,14 @@ def render_tiny() -> None:
     pdf._env().get_template("project_report.html.j2")
     fig = Figure(figsize=(2.0, 1.0))
     fig.add_subplot().bar(["Ä"], [1])
-    chart = charts.Chart("warm", fig, "Aufwärmen")
+    chart = charts.Chart("warm", fig, "Aufwärmen", (2.0, 1.0))
     chart.png()
-    svg = base64.b64encode(chart.svg().encode("utf-8")).decode("ascii")
-    pdf.html_to_pdf(
+    pdf.html_to_pdf(  # the chart as the report has it: a placeholder whose chart is fetched when drawn
         '<!DOCTYPE html><html lang="de"><head><title>Aufwärmen</title></head><body><h1>Aufwärmen</h1>'
         '<p class="note">Grüße</p><table><thead><tr><th>Kennung</th><th class="n">Wert</th></tr></thead>'
         '<tbody><tr><td>K01</td><td class="n">1</td></tr></tbody></table>'
-        f'<div class="chart"><img src="data:image/svg+xml;base64,{svg}" alt="Aufwärmen"></div></body></html>'
+        f'<div class="chart">{pdf._placeholder("warm", chart)}</div></body></html>',
+        pdf.chart_fetcher(lambda key: chart.svg()),
     )
     Document().save(io.BytesIO())
     Workbook().save(io.BytesIO())
