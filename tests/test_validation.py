@@ -223,7 +223,9 @@ def test_workbook_and_data_docs_are_safe(tmp_path):
     assert "Zurückgestellt Personen" in wb.sheetnames
     ws = wb["Probleme"]
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref.startswith("A1:")
-    assert ws.column_dimensions["J"].width >= 60
+    assert ws.column_dimensions["J"].width >= 60 and ws["J2"].alignment.wrap_text  # long messages wrap
+    for i, row in enumerate(ws.iter_rows(min_row=2, values_only=True), start=2):  # rows tall enough for them
+        assert (ws.row_dimensions[i].height or 15) >= 15 * -(-len(row[9]) // 58), row[9]
     header = [c.value for c in ws[1]]
     assert header[:3] == ["Schweregrad", "Regel", "Regel (Titel)"]
     rows = {(r[1], r[7]): r for r in ws.iter_rows(min_row=2, values_only=True)}

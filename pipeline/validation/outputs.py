@@ -7,6 +7,7 @@ special-category columns; input values that look like formulas are written as te
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from pathlib import Path
 
@@ -20,18 +21,21 @@ from pipeline.validation.rules import FORMULA_START, rules, sql_literal
 write_data_docs = data_docs.write_data_docs  # the tests and older callers name it here
 
 SEVERITY_DE = {"file_error": "Dateifehler", "row_error": "Zeilenfehler", "warning": "Warnung"}
+# (header, width in characters[, wrapped]): long texts wrap in narrower columns, so that a printed page (A4
+# landscape, all columns on its width) stays readable
 PROBLEM_HEADERS = [
-    ("Schweregrad", 14),
-    ("Regel", 8),
-    ("Regel (Titel)", 34),
-    ("Tabelle", 16),
-    ("Datei", 30),
-    ("Zeile", 8),
-    ("Spalte", 26),
-    ("Spalte (kanonisch)", 26),
-    ("Wert", 24),
-    ("Meldung", 90),
+    ("Schweregrad", 13),
+    ("Regel", 7),
+    ("Regel (Titel)", 22, True),
+    ("Tabelle", 13),
+    ("Datei", 30, True),
+    ("Zeile", 7),
+    ("Spalte", 18, True),
+    ("Spalte (kanonisch)", 18, True),
+    ("Wert", 16, True),
+    ("Meldung", 60, True),
 ]
+LINE_HEIGHT = 15  # points: one line of the default font (Calibri 11)
 RECORD_ID_COLUMNS = {
     "households": ["household_id"],
     "persons": ["person_id", "household_id"],
@@ -101,19 +105,33 @@ def _put(ws, row: int, col: int, value: object) -> None:
         cell.data_type = "s"
 
 
-def _sheet(wb, title: str, headers: list[tuple[str, int]], rows: list[list[object]]):
-    from openpyxl.styles import Font, PatternFill
+def _lines(value: object, width: int) -> int:
+    """Lines a wrapped cell needs, counted generously (a column's width is in widths of a digit; most letters
+    are narrower): a row too tall looks loose, one too short hides the end of a message."""
+    return sum(max(1, math.ceil(len(part) / max(width - 2, 1))) for part in str(value).split("\n"))
+
+
+def _sheet(wb, title: str, headers: list[tuple], rows: list[list[object]]):
+    from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
     ws = wb.create_sheet(title[:31])
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDE4EE")
-    for j, (name, width) in enumerate(headers, start=1):
+    top, wrapped = Alignment(vertical="top"), Alignment(vertical="top", wrap_text=True)
+    for j, (name, width, *_wrap) in enumerate(headers, start=1):
         cell = ws.cell(row=1, column=j, value=name)
         cell.font, cell.fill = bold, fill
         ws.column_dimensions[get_column_letter(j)].width = width
+    wraps = {j: h[1] for j, h in enumerate(headers, start=1) if h[2:] == (True,)}
     for i, values in enumerate(rows, start=2):
+        lines = 1
         for j, v in enumerate(values, start=1):
             _put(ws, i, j, v)
+            ws.cell(row=i, column=j).alignment = wrapped if j in wraps else top
+            if j in wraps and v is not None:
+                lines = max(lines, _lines(v, wraps[j]))
+        if lines > 1:  # row heights are set here: Excel does not grow a row for wrapped text by itself
+            ws.row_dimensions[i].height = LINE_HEIGHT * lines
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(len(rows) + 1, 1)}"
     # printed as the coaches use it: A4 landscape, all columns on one page width, header row on every page
@@ -126,8 +144,8 @@ def _sheet(wb, title: str, headers: list[tuple[str, int]], rows: list[list[objec
     return ws
 
 
-STATE_HEADERS = [("Tabelle", 18), ("Stand in Kraft", 14), ("Datei", 30), ("Abgewiesene neuere Lieferungen", 50),
-                 ("Erläuterung", 110)]
+STATE_HEADERS = [("Tabelle", 16), ("Stand in Kraft", 14), ("Datei", 30, True),
+                 ("Abgewiesene neuere Lieferungen", 36, True), ("Erläuterung", 70, True)]
 
 
 def _state_rows(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> list[list[object]]:
@@ -204,8 +222,8 @@ def write_workbook(
                 WHERE c.quarantined AND c.file_sha256 IN ({shas})
                 GROUP BY ALL ORDER BY 1, 2"""
         ).fetchall()
-        headers = [("Datei", 30), ("Zeile", 8)] + [(table.column(i).header, 16) for i in ids]
-        headers += [("Regeln", 14), ("Meldungen", 100)]
+        headers = [("Datei", 30, True), ("Zeile", 7)] + [(table.column(i).header, 16) for i in ids]
+        headers += [("Regeln", 12, True), ("Meldungen", 70, True)]
         _sheet(wb, f"Zurückgestellt {table.label}", headers, [list(r) for r in q])
 
     with files.replacing(path) as tmp:
