@@ -212,6 +212,22 @@ def test_a_chart_is_taken_when_the_pdf_draws_it_and_fills_its_placeholder(monkey
     assert "Bedarfsgemeinschaften" in text and "Eintritte" in text and "Diagramm" not in text
 
 
+def test_long_category_names_fit_into_the_chart():
+    """Charts have a fixed size now (no crop around whatever sticks out): long names wrap, and matplotlib fits
+    every label in (it warns when it cannot)."""
+    import warnings
+
+    from pipeline.reports import charts
+
+    names = ["Eingliederung von Langzeitarbeitslosen (§ 16e SGB II) mit begleitendem Coaching",
+             "Förderung von Arbeitsverhältnissen (§ 16i SGB II)", "sonstiges"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        svg = charts.horizontal_bars(names, [3, 2, 1], "Teilnehmende")
+    assert ">Eingliederung von Langzeitarbeitslosen<" in svg and "Coaching" in svg  # wrapped, nothing lost
+    assert re.search(r'viewBox="([^"]+)"', svg).group(1) == f"0 0 {charts.WIDTH * 72:g} {(0.35 * 3 + 0.8) * 72:g}"
+
+
 def _pdf_text_of(data: bytes) -> str:
     import tempfile
 

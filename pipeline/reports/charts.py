@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import textwrap
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -171,7 +172,8 @@ def bars_figure(labels: Sequence[str], values: Sequence[float], xlabel: str, per
     y = list(range(len(labels)))[::-1]
     vals = [v or 0 for v in values]
     ax.barh(y, vals, color=COLOURS[0])
-    ax.set_yticks(y, list(labels), fontsize=8)
+    # long category names on two lines: the figure keeps its width, and a bar has room for two lines
+    ax.set_yticks(y, [textwrap.fill(str(label), 38) for label in labels], fontsize=8)
     ax.set_xlabel(xlabel)
     if not percent:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
