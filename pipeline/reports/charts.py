@@ -165,6 +165,13 @@ def horizontal_bars(labels: Sequence[str], values: Sequence[float], xlabel: str,
     return _svg(bars_figure(labels, values, xlabel, percent), name)
 
 
+def _wrapped(label: str, width: int = 48) -> str:
+    """A long category name on two lines (the figure keeps its width; a bar has room for two lines), never
+    broken inside parentheses ("(§ 16e SGB II)")."""
+    kept = re.sub(r"\([^)]*\)", lambda m: m.group(0).replace(" ", "\u00a0"), label)
+    return textwrap.fill(kept, width) if len(label) > width else label
+
+
 def bars_figure(labels: Sequence[str], values: Sequence[float], xlabel: str, percent: bool = False) -> Figure:
     fig, ax = _figure(*bars_size(len(labels)))
     ax.grid(axis="y", visible=False)
@@ -172,8 +179,7 @@ def bars_figure(labels: Sequence[str], values: Sequence[float], xlabel: str, per
     y = list(range(len(labels)))[::-1]
     vals = [v or 0 for v in values]
     ax.barh(y, vals, color=COLOURS[0])
-    # long category names on two lines: the figure keeps its width, and a bar has room for two lines
-    ax.set_yticks(y, [textwrap.fill(str(label), 38) for label in labels], fontsize=8)
+    ax.set_yticks(y, [_wrapped(str(label)) for label in labels], fontsize=8)
     ax.set_xlabel(xlabel)
     if not percent:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
