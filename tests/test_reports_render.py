@@ -173,8 +173,11 @@ def test_chart_svg_is_the_same_after_a_pdf_was_written():
     first = draw().svg()
     assert '<svg xmlns="http://www.w3.org/2000/svg"' in first and "ns0:" not in first
     assert "<g id=" not in first and "<metadata" not in first  # naming-only groups and metadata gone
-    html = f'<!DOCTYPE html><html lang="de"><head><title>x</title></head><body>{pdf._img(draw())}</body></html>'
-    out = pdf.html_to_pdf(html)
+    chart = draw()
+    chart.size = charts.HOUSEHOLDS_SIZE
+    html = ('<!DOCTYPE html><html lang="de"><head><title>x</title></head><body>'
+            f'{pdf._placeholder("households", chart)}</body></html>')
+    out = pdf.html_to_pdf(html, pdf.chart_fetcher(lambda key: chart.svg()))
     assert draw().svg() == first
     text = _pdf_text_of(out)  # the chart was drawn: its axis label is text in the PDF, not its alternative text
     assert "Bedarfsgemeinschaften" in text and "Diagramm" not in text

@@ -129,7 +129,7 @@ def bars_size(n: int) -> tuple[float, float]:
     return WIDTH, 0.35 * max(n, 3) + 0.8
 
 
-def _figure(width: float = 7.0, height: float = 3.0) -> tuple[Figure, object]:
+def _figure(width: float, height: float) -> tuple[Figure, object]:
     fig = Figure(figsize=(width, height))
     ax = fig.add_subplot()
     ax.spines[["top", "right"]].set_visible(False)

@@ -50,13 +50,6 @@ def _env() -> jinja2.Environment:
     return env
 
 
-def _img(chart) -> Markup:
-    """The chart as an SVG image with its alternative text (tagged as the figure's Alt). An image rather than
-    inline SVG: WeasyPrint then styles only the page's own elements, not the ~250 elements of every chart."""
-    data = base64.b64encode(chart.svg().encode("utf-8")).decode("ascii")
-    return Markup(f'<img src="data:image/svg+xml;base64,{data}" alt="{escape(chart.alt)}">')
-
-
 CHART_URL = "esf-chart:"  # a chart of the set by its key, served by ChartFetcher
 
 
@@ -72,11 +65,10 @@ def _placeholder(key: str, chart) -> Markup:
     return Markup(f'<img src="data:image/svg+xml;base64,{data}" alt="{escape(chart.alt)}">')
 
 
-def add_charts(ctx: ReportContext, con, data: dict, fetched: bool = False) -> dict:
-    """The charts into :func:`report_data`'s dict: drawn here, or (``fetched``) as placeholders whose chart a
-    :class:`ChartFetcher` serves while the PDF is drawn."""
-    drawn = shared.report_charts(ctx, con)
-    images = {k: _placeholder(k, c) if fetched and c.size else _img(c) for k, c in drawn.items()}
+def add_charts(ctx: ReportContext, con, data: dict) -> dict:
+    """The charts into :func:`report_data`'s dict, as placeholders whose chart :func:`chart_fetcher` serves while
+    the PDF is drawn (none is drawn here)."""
+    images = {k: _placeholder(k, c) for k, c in shared.report_charts(ctx, con).items()}
     for s in data["esf_sets"]:
         s["chart"] = images.get(shared.esf_chart_key(ctx, s["table"]))
     data["charts"] = images
@@ -187,10 +179,7 @@ def html_to_pdf(html: str, url_fetcher=None) -> bytes:
     return doc.write_pdf(pdf_variant="pdf/a-3a", stylesheets=[css], font_config=fonts)
 
 
-def write_pdf(ctx: ReportContext, con, out_dir: Path, svg_of=None) -> Path:
-    """``svg_of``: a chart's SVG by key, asked for only when WeasyPrint draws the chart (:func:`chart_fetcher`);
-    without it the charts are drawn first and put into the HTML."""
-    data = add_charts(ctx, con, report_data(ctx, con), fetched=svg_of is not None)
-    html = _env().get_template("project_report.html.j2").render(**data)
-    fetcher = chart_fetcher(svg_of) if svg_of is not None else None
-    return atomic_write_bytes(html_to_pdf(html, fetcher), out_dir / FILE_NAME)
+def write_pdf(ctx: ReportContext, con, out_dir: Path, svg_of) -> Path:
+    """``svg_of``: a chart's SVG by key, asked for only when WeasyPrint draws the chart (:func:`chart_fetcher`)."""
+    html = _env().get_template("project_report.html.j2").render(**add_charts(ctx, con, report_data(ctx, con)))
+    return atomic_write_bytes(html_to_pdf(html, chart_fetcher(svg_of)), out_dir / FILE_NAME)

@@ -118,11 +118,13 @@ def _sheet(wb, title: str, headers: list[tuple], rows: list[list[object]]):
     ws = wb.create_sheet(title[:31])
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDE4EE")
     top, wrapped = Alignment(vertical="top"), Alignment(vertical="top", wrap_text=True)
-    for j, (name, width, *_wrap) in enumerate(headers, start=1):
+    wraps = {}  # column: width, of the wrapped columns
+    for j, (name, width, *wrap) in enumerate(headers, start=1):
         cell = ws.cell(row=1, column=j, value=name)
         cell.font, cell.fill = bold, fill
         ws.column_dimensions[get_column_letter(j)].width = width
-    wraps = {j: h[1] for j, h in enumerate(headers, start=1) if h[2:] == (True,)}
+        if wrap:
+            wraps[j] = width
     for i, values in enumerate(rows, start=2):
         lines = 1
         for j, v in enumerate(values, start=1):
